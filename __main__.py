@@ -1,0 +1,75 @@
+"""`pipeviz` / `python -m pipeviz`: the desktop app, and the `bench` sub-command."""
+from __future__ import annotations
+
+import argparse
+import logging
+import sys
+
+from pipeviz.core.config import PRESET_NAMES
+
+
+def _add_bench(subparsers) -> None:
+    bench = subparsers.add_parser(
+        "bench", help="train under several pipeline configs and print a table",
+        description="Run the same training under several tf.data configurations, one after "
+                    "another, and report images/s and where each step's time went.")
+    bench.add_argument("--data", metavar="PATH", help="folder of MNIST IDX files or a mnist.npz")
+    bench.add_argument("--steps", type=int, default=300, help="measured steps per config (300)")
+    latency = bench.add_mutually_exclusive_group()
+    latency.add_argument("--storage-latency-ms", type=float, default=0.0, metavar="MS",
+                         help="simulated storage latency per batch read (0)")
+    latency.add_argument("--balance", action="store_true",
+                         help="set the latency to the measured train-step time")
+    bench.add_argument("--configs", default=",".join(PRESET_NAMES),
+                       help=f"comma-separated, from {', '.join(PRESET_NAMES)} (all)")
+    bench.add_argument("--batch-size", type=int, default=32)
+    bench.add_argument("--warmup", type=int, default=None,
+                       help="unmeasured steps first (default: one epoch)")
+    bench.add_argument("--json", action="store_true", help="print only a JSON array")
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="pipeviz", description="Watch a TensorFlow input pipeline feed a Keras CNN, live.")
+    parser.add_argument("--data", metavar="PATH", help="folder of MNIST IDX files or a mnist.npz")
+    parser.add_argument("-v", "--verbose", action="store_true", help="log more")
+    subparsers = parser.add_subparsers(dest="command")
+    _add_bench(subparsers)
+    return parser
+
+
+def _bench(args: argparse.Namespace, parser: argparse.ArgumentParser) -> int:
+    from pipeviz.core.bench import parse_configs, run_bench
+    from pipeviz.core.config import ConfigError
+    from pipeviz.core.idx import DataError
+
+    try:
+        configs = parse_configs(args.configs)
+    except ValueError as exc:
+        parser.error(str(exc))
+    if args.steps < 1:
+        parser.error("--steps must be at least 1")
+    try:
+        run_bench(args.data, args.steps, args.storage_latency_ms, args.balance, configs,
+                  args.json, batch_size=args.batch_size, warmup=args.warmup)
+    except (DataError, ConfigError) as exc:
+        print(f"pipeviz bench: {exc}", file=sys.stderr)
+        return 2
+    return 0
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    logging.basicConfig(level=logging.INFO if args.verbose else logging.WARNING,
+                        format="%(levelname)s %(name)s: %(message)s", stream=sys.stderr)
+    if args.command == "bench":
+        logging.getLogger("pipeviz").setLevel(logging.INFO)
+        return _bench(args, parser)
+    from pipeviz.gui.app import run_app
+
+    return run_app(args)
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,157 @@
+"""Plain events from the training worker, and the bounded channel that carries them.
+
+The worker never waits for its consumer: `EventChannel.put` is O(1), never blocks, and the
+channel holds at most a fixed number of events. Per-step events are *lossy* (when the GUI
+falls behind, the oldest are dropped and counted), while the rare events that the GUI must
+never miss (state changes, epoch summaries, config changes, errors) go in a separate lane.
+"""
+from __future__ import annotations
+
+import itertools
+import threading
+from collections import deque
+from dataclasses import dataclass, field
+from typing import Any, Union
+
+from .config import PipelineConfig
+
+
+@dataclass(frozen=True, slots=True)
+class StepEvent:
+    """One training step, with the timeline of the batch it trained on.
+
+    All times are seconds on the same wall clock as `time.time()` (`tf.timestamp()` inside
+    the graph). `wall_s == host_s + input_wait_s + compute_s` exactly, by construction:
+    host_s is the gap between the previous step's end and this step asking for data.
+    """
+
+    step: int
+    epoch: int
+    batch_size: int
+    loss: float
+    accuracy: float
+    input_wait_s: float
+    compute_s: float
+    host_s: float
+    wall_s: float
+    t_loaded: float
+    t_normalized: float
+    t_enqueued: float
+    t_requested: float
+    t_taken: float
+    t_trained: float
+    buffer_after_take: int = 0
+    """Batches still waiting in the prefetch buffer right after this step took its batch,
+    counted by the pipeline itself (a counter bumped as each batch enters the buffer)."""
+
+    @property
+    def idle_fraction(self) -> float:
+        """Share of the step the accelerator was not computing: 1 - compute / wall."""
+        return 1.0 - self.compute_s / self.wall_s if self.wall_s > 0 else 0.0
+
+    @property
+    def images_per_s(self) -> float:
+        return self.batch_size / self.wall_s if self.wall_s > 0 else 0.0
+
+    @property
+    def buffer_wait_s(self) -> float:
+        """How long the batch sat ready in the prefetch buffer before a step took it."""
+        return max(0.0, self.t_taken - self.t_enqueued)
+
+
+@dataclass(frozen=True, slots=True)
+class EpochSummary:
+    epoch: int
+    steps: int
+    train_loss: float
+    train_accuracy: float
+    val_loss: float
+    val_accuracy: float
+    seconds: float
+    idle_fraction: float
+    images_per_s: float
+
+
+@dataclass(frozen=True, slots=True)
+class StateChanged:
+    """The worker's lifecycle: idle, preparing, running, paused, stopped, finished, error."""
+
+    state: str
+    detail: str = ""
+
+
+@dataclass(frozen=True, slots=True)
+class ConfigApplied:
+    """A reconfiguration took effect before `step` (the first step trained under it)."""
+
+    step: int
+    t: float
+    config: PipelineConfig
+    changed: tuple[str, ...]
+
+
+@dataclass(frozen=True, slots=True)
+class Progress:
+    """Long preparation work (writing shards), so a UI can show a progress bar."""
+
+    what: str
+    done: int
+    total: int
+
+
+@dataclass(frozen=True, slots=True)
+class ErrorEvent:
+    message: str
+
+
+Event = Union[StepEvent, EpochSummary, StateChanged, ConfigApplied, Progress, ErrorEvent]
+LOSSY_TYPES = (StepEvent, Progress)
+
+
+@dataclass
+class EventChannel:
+    """Bounded, thread-safe, never-blocking multi-producer channel of events.
+
+    Two lanes: lossy events (steps, progress) in a ring of `lossy_capacity`
+    where the oldest are dropped, and reliable events in a ring of `reliable_capacity`
+    (they come at most a few per epoch, so in practice none is lost). `drain()` returns
+    both lanes merged in the order they were put.
+    """
+
+    lossy_capacity: int = 4096
+    reliable_capacity: int = 1024
+    dropped: int = 0
+    _lock: threading.Lock = field(default_factory=threading.Lock, repr=False)
+    _lossy: deque = field(init=False, repr=False)
+    _reliable: deque = field(init=False, repr=False)
+    _seq: Any = field(default_factory=itertools.count, repr=False)
+
+    def __post_init__(self) -> None:
+        self._lossy = deque(maxlen=self.lossy_capacity)
+        self._reliable = deque(maxlen=self.reliable_capacity)
+
+    def put(self, event: Event) -> None:
+        lane = self._lossy if isinstance(event, LOSSY_TYPES) else self._reliable
+        with self._lock:
+            if len(lane) == lane.maxlen:
+                self.dropped += 1
+            lane.append((next(self._seq), event))
+
+    def drain(self, max_events: int | None = None) -> list[Event]:
+        """Remove and return queued events, oldest first (at most `max_events`)."""
+        with self._lock:
+            merged = sorted([*self._lossy, *self._reliable], key=lambda pair: pair[0])
+            if max_events is not None and len(merged) > max_events:
+                taken, kept = merged[:max_events], merged[max_events:]
+            else:
+                taken, kept = merged, []
+            self._lossy.clear()
+            self._reliable.clear()
+            for seq_event in kept:
+                lane = self._lossy if isinstance(seq_event[1], LOSSY_TYPES) else self._reliable
+                lane.append(seq_event)
+        return [event for _, event in taken]
+
+    def __len__(self) -> int:
+        with self._lock:
+            return len(self._lossy) + len(self._reliable)

@@ -1,0 +1,204 @@
+"""The tf.data input pipeline: read shards in parallel, shuffle, batch, normalize, prefetch.
+
+    shard files --interleave(parallel reads, simulated storage latency)--> records
+      [--cache-->] [--filter(not yet trained this epoch)-->] --shuffle(per-epoch seed)-->
+      --batch--> stamp t_loaded --map(decode + normalize, parallel)--> stamp t_normalized
+      --> stamp t_enqueued --[prefetch(N)]--> the train step
+
+Honest switches: tf.data's default static optimizations inject a prefetch, parallelize maps
+and autotune buffers, so a pipeline with prefetch "off" would still overlap loading with
+training and hide the stall. Every dataset built here turns those off and enables only what
+its `PipelineConfig` asks for (autotune only when a knob is AUTOTUNE).
+
+Timestamps are `tf.timestamp()` ops inside the pipeline's own functions: they cost no
+Python and hold no GIL, and they travel with each batch to the train step.
+"""
+from __future__ import annotations
+
+import numpy as np
+import tensorflow as tf
+
+from .config import AUTOTUNE, LATENCY_PER_FILE, PipelineConfig
+from .shards import HEADER_BYTES, PIXELS, ShardSet
+
+DATA_THREADS = 8
+"""tf.data's private thread pool. Most of its threads sleep in simulated storage latency, so
+this can exceed the core count without competing with the train step."""
+
+STAMP_KEYS = ("t_loaded", "t_normalized", "t_enqueued")
+
+
+def _knob(value: int) -> int:
+    return tf.data.AUTOTUNE if value == AUTOTUNE else value
+
+
+def sleep_dataset(dataset: tf.data.Dataset, microseconds: int) -> tf.data.Dataset:
+    """Sleep before producing each element, in tf.data's C++ thread (the GIL stays free).
+
+    `tf.data.experimental.sleep` left the public API, so this wraps the `SleepDataset` op.
+    """
+    flat_specs = tf.nest.flatten(dataset.element_spec)
+    variant = tf.raw_ops.SleepDataset(
+        input_dataset=tf.data.experimental.to_variant(dataset),
+        sleep_microseconds=tf.constant(microseconds, tf.int64),
+        output_types=[spec.dtype for spec in flat_specs],
+        output_shapes=[spec.shape for spec in flat_specs])
+    return tf.data.experimental.from_variant(variant, dataset.element_spec)
+
+
+def pipeline_options(config: PipelineConfig) -> tf.data.Options:
+    """Options that make every feature do exactly what the config says, and no more."""
+    options = tf.data.Options()
+    optimization = options.experimental_optimization
+    optimization.apply_default_optimizations = False
+    optimization.inject_prefetch = False
+    optimization.map_parallelization = False
+    optimization.parallel_batch = False
+    optimization.seq_interleave_prefetch = False
+    optimization.filter_parallelization = False
+    optimization.map_and_batch_fusion = False
+    options.autotune.enabled = config.uses_autotune
+    options.threading.private_threadpool_size = DATA_THREADS
+    options.threading.max_intra_op_parallelism = 1
+    options.deterministic = True
+    return options
+
+
+def record_ids(records: tf.Tensor) -> tf.Tensor:
+    """Example ids (int32) from raw records (works for one record or a batch)."""
+    return tf.io.decode_raw(tf.strings.substr(records, 0, 4), tf.int32)[..., 0]
+
+
+def decode_normalize(records: tf.Tensor) -> dict[str, tf.Tensor]:
+    """A batch of raw records -> images in [0, 1] (pixel 150 -> 150/255 = 0.59), labels, ids."""
+    raw = tf.io.decode_raw(records, tf.uint8)
+    header = tf.io.decode_raw(tf.strings.substr(records, 0, HEADER_BYTES), tf.int32)
+    pixels = tf.reshape(raw[:, HEADER_BYTES:HEADER_BYTES + PIXELS], [-1, 28, 28, 1])
+    return {"image": tf.cast(pixels, tf.float32) / 255.0,
+            "label": header[:, 1], "id": header[:, 0]}
+
+
+def _read_shards(files: list[str], config: PipelineConfig, keep: tf.Tensor | None) -> tf.data.Dataset:
+    """Records from the shard files, `parallel_reads` files at once, paying the storage
+    latency per read request (a block of batch_size records, or a whole file)."""
+    latency_us = int(round(config.storage_latency_ms * 1000))
+    per_file = config.latency_per == LATENCY_PER_FILE
+
+    def read_file(path: tf.Tensor) -> tf.data.Dataset:
+        if per_file and latency_us:
+            records = sleep_dataset(tf.data.Dataset.from_tensors(path), latency_us)
+            records = records.flat_map(tf.data.TFRecordDataset)
+        else:
+            records = tf.data.TFRecordDataset(path)
+        if keep is not None:
+            records = records.filter(lambda record: tf.gather(keep, record_ids(record)))
+        if latency_us and not per_file:
+            records = sleep_dataset(records.batch(config.batch_size), latency_us).unbatch()
+        return records
+
+    reads = config.parallel_reads
+    files_ds = tf.data.Dataset.from_tensor_slices(files)
+    if reads == 1:
+        return files_ds.interleave(read_file, cycle_length=1, block_length=1)
+    return files_ds.interleave(read_file, cycle_length=reads, block_length=1,
+                               num_parallel_calls=reads, deterministic=True)
+
+
+def _stamp(key: str):
+    def add_stamp(element: dict[str, tf.Tensor]) -> dict[str, tf.Tensor]:
+        with tf.control_dependencies(tf.nest.flatten(element)):
+            return {**element, key: tf.timestamp()}
+    return add_stamp
+
+
+def _enter_buffer(counter: tf.Variable, instrument: bool):
+    """Count each batch as it enters the prefetch buffer (and stamp when, if instrumented)."""
+    def enter(element: dict[str, tf.Tensor]) -> dict[str, tf.Tensor]:
+        with tf.control_dependencies(tf.nest.flatten(element)):
+            bump = counter.assign_add(1)
+        with tf.control_dependencies([bump]):
+            stamp = {"t_enqueued": tf.timestamp()} if instrument else {}
+            return {**{k: tf.identity(v) for k, v in element.items()}, **stamp}
+    return enter
+
+
+def _batches(records: tf.data.Dataset, config: PipelineConfig, seed: int, instrument: bool,
+             enqueued: tf.Variable) -> tf.data.Dataset:
+    batches = records.shuffle(config.shuffle_buffer, seed=seed).batch(config.batch_size)
+    batches = batches.map(lambda r: {"records": r})
+    if instrument:
+        batches = batches.map(_stamp("t_loaded"))
+
+    def normalize(element: dict[str, tf.Tensor]) -> dict[str, tf.Tensor]:
+        out = {**{k: v for k, v in element.items() if k != "records"},
+               **decode_normalize(element["records"])}
+        return _stamp("t_normalized")(out) if instrument else out
+
+    if config.parallel_map == 1:
+        batches = batches.map(normalize)
+    else:
+        batches = batches.map(normalize, num_parallel_calls=_knob(config.parallel_map),
+                              deterministic=True)
+    batches = batches.map(_enter_buffer(enqueued, instrument))
+    if config.prefetch != 0:
+        batches = batches.prefetch(_knob(config.prefetch))
+    return batches.with_options(pipeline_options(config))
+
+
+class TrainPipeline:
+    """Builds each epoch's training dataset, and keeps the in-memory cache between them.
+
+    The cache holds the shard records (upstream of the shuffle, as the tf.data guide
+    advises, so each epoch is still reshuffled). tf.data only keeps an in-memory cache
+    once one pass has read it to the end; until then, an epoch resumed mid-way after a
+    reconfiguration reads the remaining records from disk.
+    """
+
+    def __init__(self, shards: ShardSet, seed: int = 0):
+        self.shards = shards
+        self.seed = seed
+        self._cached: tf.data.Dataset | None = None
+        self._cache_key: tuple | None = None
+        self.cache_complete = False
+
+    def _cache_source(self, config: PipelineConfig) -> tf.data.Dataset:
+        key = (config.parallel_reads, config.storage_latency_ms, config.latency_per, config.batch_size)
+        if self._cached is None or key != self._cache_key:
+            self._cached = _read_shards(list(self.shards.train_files), config, None).cache()
+            self._cache_key, self.cache_complete = key, False
+        return self._cached
+
+    def uses_cache(self, config: PipelineConfig, resuming: bool) -> bool:
+        return config.cache and (self.cache_complete or not resuming)
+
+    def dataset(self, config: PipelineConfig, epoch: int, remaining: np.ndarray | None = None,
+                rebuild: int = 0, instrument: bool = True) -> tuple[tf.data.Dataset, tf.Variable]:
+        """The batches of `epoch` that are still to train (`remaining`: bool per example id,
+        None for a fresh epoch), and a counter of batches that entered the prefetch buffer.
+        `rebuild` varies the shuffle after a reconfiguration."""
+        seed = self.seed * 1_000_003 + epoch * 1009 + rebuild
+        keep = None if remaining is None else tf.constant(remaining, tf.bool)
+        if self.uses_cache(config, resuming=remaining is not None):
+            records = self._cache_source(config)
+            if keep is not None:
+                records = records.filter(lambda record: tf.gather(keep, record_ids(record)))
+        else:
+            order = np.random.default_rng(seed).permutation(len(self.shards.train_files))
+            records = _read_shards([self.shards.train_files[i] for i in order], config, keep)
+        enqueued = tf.Variable(0, dtype=tf.int64, trainable=False, name="batches_enqueued")
+        return _batches(records, config, seed, instrument, enqueued), enqueued
+
+    def mark_pass_complete(self, config: PipelineConfig) -> None:
+        """An iterator over the cached source reached its end: tf.data now keeps the cache."""
+        if config.cache and self._cached is not None:
+            self.cache_complete = True
+
+
+def validation_dataset(shards: ShardSet, batch_size: int = 500) -> tf.data.Dataset:
+    """Validation batches straight from the shards: no latency, no shuffle."""
+    records = tf.data.TFRecordDataset(list(shards.val_files))
+    return records.batch(batch_size).map(decode_normalize).prefetch(2)
+
+
+def steps_in(example_count: int, batch_size: int) -> int:
+    return -(-example_count // batch_size)

@@ -1,0 +1,344 @@
+"""The training worker: a thread running a custom, instrumented step loop over tf.data.
+
+Not `model.fit`: the loop runs `steps_per_execution` steps per `tf.function` call (as Keras
+does) so Python stays out of the step, records `tf.timestamp()`s in the graph around each
+step's `get_next` and compute, and between calls obeys commands: pause, resume, stop and
+live reconfiguration of any pipeline knob.
+
+Exactly once per epoch, even across reconfigurations: every batch carries its example ids;
+the worker counts what it trained, and a rebuilt pipeline reads only the examples not yet
+trained this epoch (batches that were waiting in the old pipeline's buffers are discarded,
+never trained, so they are read again).
+"""
+from __future__ import annotations
+
+import logging
+import queue
+import threading
+import time
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+
+from .config import PipelineConfig, TrainerConfig
+from .events import ConfigApplied, EpochSummary, ErrorEvent, EventChannel, StateChanged, StepEvent
+from .shards import ShardSet
+from .tfsetup import configure_tensorflow
+
+tf = configure_tensorflow()
+import keras  # noqa: E402  (after the thread set-up)
+
+from .model import build_model  # noqa: E402
+from .pipeline import STAMP_KEYS, TrainPipeline, steps_in, validation_dataset  # noqa: E402
+
+log = logging.getLogger(__name__)
+
+STEP_FIELDS = ("t_requested", "t_taken", "t_trained", "loss", "accuracy", "buffered",
+               "batch_size", *STAMP_KEYS)
+"""What the compiled step loop records per step, packed as one float64 row."""
+
+IDLE, RUNNING, PAUSED, STOPPED, FINISHED, ERROR = "idle", "running", "paused", "stopped", "finished", "error"
+
+
+class _Stop(Exception):
+    """Raised inside the worker when a stop command arrives."""
+
+
+@dataclass
+class _Segment:
+    """One pipeline build within an epoch: its iterator, and the steps it still owes."""
+
+    config: PipelineConfig
+    iterator: Any
+    enqueued: Any
+    steps_left: int
+    taken: int = 0
+    reads_cache_from_start: bool = False
+
+
+class Trainer:
+    """Trains `model` on the shards in a worker thread, reporting through `channel`.
+
+    All public methods are safe to call from any thread and return at once; the worker
+    applies them between `tf.function` calls (at most `steps_per_execution` steps later).
+    """
+
+    def __init__(self, shards: ShardSet, pipeline_config: PipelineConfig | None = None,
+                 config: TrainerConfig | None = None, channel: EventChannel | None = None,
+                 model: keras.Model | None = None):
+        self.shards = shards
+        self.config = config or TrainerConfig()
+        self.channel = channel if channel is not None else EventChannel()
+        self.model = model or build_model(self.config.seed)
+        self.optimizer = keras.optimizers.Adam(self.config.learning_rate)
+        self.optimizer.build(self.model.trainable_variables)  # its slots exist before tracing
+        self._pipeline = TrainPipeline(shards, self.config.seed)
+        self._pipeline_config = pipeline_config or PipelineConfig()
+        self._commands: queue.SimpleQueue = queue.SimpleQueue()
+        self._wake = threading.Event()
+        self._thread: threading.Thread | None = None
+        self._state = IDLE
+        self.global_step = 0
+        self.epoch = 0
+        self.epoch_coverage = np.zeros(shards.train_count, dtype=np.int32)
+        """How many times each example id was trained in the current (or last) epoch."""
+        self.history: list[EpochSummary] = []
+        self.traces = 0
+        """How often the step loop was traced: once, whatever is reconfigured (tested)."""
+        self._train_chunk = self._make_train_chunk()
+        self._evaluate = self._make_evaluate()
+
+    # ----- steering, from any thread -------------------------------------------------
+    @property
+    def state(self) -> str:
+        return self._state
+
+    @property
+    def pipeline_config(self) -> PipelineConfig:
+        return self._pipeline_config
+
+    def start(self) -> None:
+        if self._thread is not None:
+            raise RuntimeError("this Trainer was already started; make a new one to train again")
+        self._thread = threading.Thread(target=self._run, name="pipeviz-trainer", daemon=True)
+        self._thread.start()
+
+    def pause(self) -> None:
+        self._send("pause")
+
+    def resume(self) -> None:
+        self._send("resume")
+
+    def stop(self) -> None:
+        self._send("stop")
+
+    def reconfigure(self, config: PipelineConfig | None = None, **changes: Any) -> PipelineConfig:
+        """Change pipeline knobs; they apply from the next step call. Returns the new config
+        (validated here, so a bad value raises ConfigError in the caller's thread)."""
+        new = (config or self._pipeline_config).replace(**changes)
+        self._send("reconfigure", new)
+        return new
+
+    def join(self, timeout: float | None = None) -> bool:
+        """Wait for the worker to end; True if it has."""
+        if self._thread is not None:
+            self._thread.join(timeout)
+            return not self._thread.is_alive()
+        return True
+
+    def is_alive(self) -> bool:
+        return self._thread is not None and self._thread.is_alive()
+
+    def _send(self, command: str, payload: Any = None) -> None:
+        self._commands.put((command, payload))
+        self._wake.set()
+
+    def _set_state(self, state: str, detail: str = "") -> None:
+        self._state = state
+        self.channel.put(StateChanged(state, detail))
+
+    # ----- the compiled pieces -------------------------------------------------------
+    def _make_train_chunk(self):
+        model, optimizer = self.model, self.optimizer
+        loss_fn = keras.losses.SparseCategoricalCrossentropy()
+
+        def one_step(batch: dict[str, tf.Tensor]) -> tuple[tf.Tensor, tf.Tensor]:
+            with tf.GradientTape() as tape:
+                probs = model(batch["image"], training=True)
+                loss = loss_fn(batch["label"], probs)
+            grads = tape.gradient(loss, model.trainable_variables)
+            optimizer.apply_gradients(zip(grads, model.trainable_variables))
+            hits = tf.equal(tf.argmax(probs, axis=-1, output_type=tf.int32), batch["label"])
+            return loss, tf.reduce_mean(tf.cast(hits, tf.float32))
+
+        def updated_values() -> list[tf.Tensor]:
+            variables = [*model.trainable_variables, *optimizer.variables]
+            return [tf.reshape(v.value, [-1])[:1] for v in variables]
+
+        @tf.function
+        def train_chunk(iterator, steps, enqueued, taken_before):
+            self.traces += 1
+            rows = tf.TensorArray(tf.float64, size=steps, element_shape=[len(STEP_FIELDS)])
+            ids = tf.TensorArray(tf.int32, size=steps, infer_shape=False, element_shape=[None])
+            for i in tf.range(steps):
+                t_requested = tf.timestamp()
+                with tf.control_dependencies([t_requested]):
+                    batch = iterator.get_next()
+                with tf.control_dependencies(tf.nest.flatten(batch)):
+                    t_taken = tf.timestamp()
+                    in_buffer = enqueued.read_value() - taken_before - tf.cast(i, tf.int64) - 1
+                with tf.control_dependencies([t_taken]):
+                    loss, accuracy = one_step(batch)
+                # Reading every variable back after the update orders the stamp after all of
+                # the optimizer's writes (and, on a GPU, waits for the device to do them).
+                with tf.control_dependencies([loss, accuracy, *updated_values()]):
+                    t_trained = tf.timestamp()
+                values = {"t_requested": t_requested, "t_taken": t_taken, "t_trained": t_trained,
+                          "loss": loss, "accuracy": accuracy, "buffered": tf.maximum(in_buffer, 0),
+                          "batch_size": tf.shape(batch["label"])[0],
+                          **{k: batch.get(k, tf.constant(0.0, tf.float64)) for k in STAMP_KEYS}}
+                rows = rows.write(i, tf.stack([tf.cast(values[k], tf.float64) for k in STEP_FIELDS]))
+                ids = ids.write(i, batch["id"])
+            return rows.stack(), ids.concat()
+
+        return train_chunk
+
+    def _make_evaluate(self):
+        model = self.model
+        loss_fn = keras.losses.SparseCategoricalCrossentropy(reduction="sum")
+
+        @tf.function
+        def evaluate_batch(image, label):
+            probs = model(image, training=False)
+            hits = tf.equal(tf.argmax(probs, axis=-1, output_type=tf.int32), label)
+            return loss_fn(label, probs), tf.reduce_sum(tf.cast(hits, tf.float32))
+
+        return evaluate_batch
+
+    # ----- the worker ----------------------------------------------------------------
+    def _run(self) -> None:
+        try:
+            self._set_state(RUNNING)
+            for epoch in range(self.config.epochs):
+                self.epoch = epoch
+                finished = self._train_epoch(epoch)
+                if not finished:
+                    break
+            self._set_state(FINISHED if self._budget_left() else STOPPED, "step budget reached"
+                            if not self._budget_left() else "")
+        except _Stop:
+            self._set_state(STOPPED)
+        except Exception as exc:  # report, never die silently in a thread
+            log.exception("training failed")
+            self.channel.put(ErrorEvent(f"Training failed: {exc}"))
+            self._set_state(ERROR, str(exc))
+
+    def _budget_left(self) -> bool:
+        return self.config.max_steps is None or self.global_step < self.config.max_steps
+
+    def _new_segment(self, config: PipelineConfig, epoch: int, rebuild: int) -> _Segment:
+        untrained = self.epoch_coverage == 0
+        resuming = not bool(untrained.all())
+        dataset, enqueued = self._pipeline.dataset(
+            config, epoch, untrained if resuming else None, rebuild, self.config.record_events)
+        return _Segment(config, iter(dataset), enqueued,
+                        steps_in(int(untrained.sum()), config.batch_size),
+                        reads_cache_from_start=self._pipeline.uses_cache(config, resuming) and not resuming)
+
+    def _train_epoch(self, epoch: int) -> bool:
+        """Train one epoch; False if it ended early (step budget). Raises _Stop on stop."""
+        self.epoch_coverage = np.zeros(self.shards.train_count, dtype=np.int32)
+        started, rebuild = time.time(), 0
+        totals = np.zeros(5)  # examples, loss*n, hits*n, compute_s, wall_s
+        prev_done = time.time()
+        segment = self._new_segment(self._pipeline_config, epoch, rebuild)
+        while segment.steps_left > 0:
+            if not self._budget_left():
+                return False
+            prev_done, new_config = self._obey_commands(prev_done)
+            if new_config is not None:
+                rebuild += 1
+                changed = new_config.changed_fields(self._pipeline_config)
+                self._pipeline_config = new_config
+                segment = self._new_segment(new_config, epoch, rebuild)
+                self.channel.put(ConfigApplied(self.global_step + 1, time.time(), new_config, changed))
+                continue
+            prev_done = self._run_chunk(segment, epoch, prev_done, totals)
+        self._finish_pass(segment)
+        self._end_epoch(epoch, started, totals)
+        return True
+
+    def _obey_commands(self, prev_done: float) -> tuple[float, PipelineConfig | None]:
+        """Apply queued commands; blocks while paused. Returns the (maybe reset) end time of
+        the last step, and a new pipeline config if one was asked for."""
+        new_config, paused = None, False
+        while True:
+            try:
+                command, payload = self._commands.get_nowait()
+            except queue.Empty:
+                if not paused:
+                    break
+                self._wake.wait(0.5)
+                self._wake.clear()
+                continue
+            if command == "stop":
+                raise _Stop
+            if command == "pause" and not paused:
+                paused = True
+                self._set_state(PAUSED)
+            elif command == "resume" and paused:
+                paused = False
+                self._set_state(RUNNING)
+                prev_done = time.time()  # time spent paused is not host overhead
+            elif command == "reconfigure":
+                new_config = payload
+        if new_config is not None and new_config == self._pipeline_config:
+            new_config = None
+        return prev_done, new_config
+
+    def _run_chunk(self, segment: _Segment, epoch: int, prev_done: float, totals: np.ndarray) -> float:
+        steps = min(self.config.steps_per_execution, segment.steps_left)
+        if self.config.max_steps is not None:
+            steps = min(steps, self.config.max_steps - self.global_step)
+        rows, ids = self._train_chunk(segment.iterator, tf.constant(steps), segment.enqueued,
+                                      tf.constant(segment.taken, tf.int64))
+        out = dict(zip(STEP_FIELDS, rows.numpy().T))
+        out["ids"] = ids.numpy()
+        segment.steps_left -= steps
+        segment.taken += steps
+        np.add.at(self.epoch_coverage, out["ids"], 1)
+        for i in range(steps):
+            event = self._step_event(out, i, epoch, prev_done)
+            prev_done = event.t_trained
+            totals += (event.batch_size, event.loss * event.batch_size,
+                       event.accuracy * event.batch_size, event.compute_s, event.wall_s)
+            if self.config.record_events:
+                self.channel.put(event)
+        return prev_done
+
+    def _step_event(self, out: dict[str, np.ndarray], i: int, epoch: int, prev_done: float) -> StepEvent:
+        self.global_step += 1
+        t_requested, t_taken, t_trained = (float(out[k][i]) for k in ("t_requested", "t_taken", "t_trained"))
+        host = max(0.0, t_requested - prev_done)
+        return StepEvent(
+            step=self.global_step, epoch=epoch, batch_size=int(out["batch_size"][i]),
+            loss=float(out["loss"][i]), accuracy=float(out["accuracy"][i]),
+            input_wait_s=t_taken - t_requested, compute_s=t_trained - t_taken, host_s=host,
+            wall_s=(t_trained - t_requested) + host,
+            t_loaded=float(out["t_loaded"][i]), t_normalized=float(out["t_normalized"][i]),
+            t_enqueued=float(out["t_enqueued"][i]), t_requested=t_requested, t_taken=t_taken,
+            t_trained=t_trained, buffer_after_take=int(out["buffered"][i]))
+
+    def _finish_pass(self, segment: _Segment) -> None:
+        """Read the iterator to its end: it must be empty (exactly once), and a cache that
+        was filled from the start is only kept by tf.data once its iterator hits the end."""
+        leftover = segment.iterator.get_next_as_optional()
+        if leftover.has_value():
+            raise RuntimeError("the pipeline held more batches than the epoch has examples")
+        if segment.reads_cache_from_start:
+            self._pipeline.mark_pass_complete(segment.config)
+        if not np.all(self.epoch_coverage == 1):
+            raise RuntimeError(f"epoch coverage broken: {int((self.epoch_coverage == 0).sum())} "
+                               f"examples missed, {int((self.epoch_coverage > 1).sum())} repeated")
+
+    def _end_epoch(self, epoch: int, started: float, totals: np.ndarray) -> None:
+        examples, loss_sum, hit_sum, compute, wall = totals
+        val_loss, val_accuracy = self.evaluate()
+        summary = EpochSummary(
+            epoch=epoch, steps=self.global_step,
+            train_loss=loss_sum / max(examples, 1), train_accuracy=hit_sum / max(examples, 1),
+            val_loss=val_loss, val_accuracy=val_accuracy, seconds=time.time() - started,
+            idle_fraction=1.0 - compute / wall if wall > 0 else 0.0,
+            images_per_s=examples / wall if wall > 0 else 0.0)
+        self.history.append(summary)
+        self.channel.put(summary)
+
+    def evaluate(self) -> tuple[float, float]:
+        """Loss and accuracy on the validation shards."""
+        loss_sum = hits = count = 0.0
+        for batch in validation_dataset(self.shards):
+            loss, correct = self._evaluate(batch["image"], batch["label"])
+            loss_sum, hits = loss_sum + float(loss), hits + float(correct)
+            count += int(batch["label"].shape[0])
+        return loss_sum / max(count, 1), hits / max(count, 1)

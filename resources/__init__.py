@@ -1,0 +1,1 @@
+"""Files shipped with pipeviz (sample digits, icons)."""

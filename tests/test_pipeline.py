@@ -1,0 +1,105 @@
+import numpy as np
+import pytest
+
+from conftest import busy
+from pipeviz.core.config import AUTOTUNE, ConfigError, PipelineConfig, preset
+
+
+def test_config_validation_names_the_knob():
+    with pytest.raises(ConfigError, match="batch_size=0"):
+        PipelineConfig(batch_size=0)
+    with pytest.raises(ConfigError, match="prefetch=-5"):
+        PipelineConfig(prefetch=-5)
+    assert PipelineConfig().replace(prefetch=0).changed_fields(PipelineConfig()) == ("prefetch",)
+
+
+def test_presets():
+    naive = preset("naive", PipelineConfig(storage_latency_ms=3))
+    assert (naive.prefetch, naive.parallel_reads, naive.parallel_map, naive.cache) == (0, 1, 1, False)
+    assert naive.storage_latency_ms == 3
+    assert preset("prefetch").prefetch == AUTOTUNE
+    assert preset("all").cache and preset("all").parallel_reads > 1
+    with pytest.raises(ConfigError, match="unknown config"):
+        preset("turbo")
+
+
+def test_tf_default_buffering_is_switched_off(small_shards):
+    """With prefetch off, tf.data must not inject a prefetch or parallelize maps itself:
+    no batch enters the (absent) buffer before the consumer asks for it. With prefetch on,
+    batches are produced ahead while the consumer is busy."""
+    import time
+    from pipeviz.core.pipeline import TrainPipeline
+
+    pipeline = TrainPipeline(small_shards)
+    dataset, enqueued = pipeline.dataset(preset("naive"), epoch=0)
+    options = dataset.options()
+    assert options.experimental_optimization.apply_default_optimizations is False
+    assert options.experimental_optimization.inject_prefetch is False
+    assert options.experimental_optimization.map_parallelization is False
+    assert options.autotune.enabled is False
+    iterator = iter(dataset)
+    for taken in range(1, 4):
+        next(iterator)
+        busy(0.1)  # a busy consumer: a hidden prefetch would fill up meanwhile
+        assert int(enqueued.numpy()) == taken
+
+    dataset, enqueued = pipeline.dataset(preset("naive").replace(prefetch=3), epoch=0)
+    iterator = iter(dataset)
+    next(iterator)
+    deadline = time.monotonic() + 5
+    while int(enqueued.numpy()) < 4 and time.monotonic() < deadline:
+        busy(0.01)
+    assert int(enqueued.numpy()) == 4, "prefetch(3) should hold 3 batches ahead of the consumer"
+
+
+def test_remaining_filter_yields_exactly_the_untrained(small_shards):
+    from pipeviz.core.pipeline import TrainPipeline
+
+    remaining = np.zeros(small_shards.train_count, bool)
+    remaining[::7] = True
+    dataset, enqueued = TrainPipeline(small_shards).dataset(
+        PipelineConfig(batch_size=16), epoch=1, remaining=remaining, rebuild=3)
+    ids = np.concatenate([b["id"].numpy() for b in dataset])
+    assert sorted(ids) == list(np.flatnonzero(remaining))
+    assert int(enqueued.numpy()) == -(-remaining.sum() // 16)
+
+
+def test_stamps_follow_the_stages_in_order(small_shards):
+    from pipeviz.core.pipeline import TrainPipeline
+
+    dataset, _ = TrainPipeline(small_shards).dataset(PipelineConfig(storage_latency_ms=2), epoch=0)
+    for batch in dataset.take(5):
+        assert batch["t_loaded"] <= batch["t_normalized"] <= batch["t_enqueued"]
+        images = batch["image"].numpy()
+        assert images.min() >= 0 and images.max() <= 1 and images.shape[1:] == (28, 28, 1)
+
+
+def test_per_epoch_shuffle_differs(small_shards):
+    from pipeviz.core.pipeline import TrainPipeline
+
+    pipeline = TrainPipeline(small_shards)
+    first = [b["id"].numpy() for b in pipeline.dataset(preset("naive"), epoch=0)[0].take(3)]
+    again = [b["id"].numpy() for b in pipeline.dataset(preset("naive"), epoch=0)[0].take(3)]
+    other = [b["id"].numpy() for b in pipeline.dataset(preset("naive"), epoch=1)[0].take(3)]
+    assert all(np.array_equal(a, b) for a, b in zip(first, again)), "same epoch, same order"
+    assert not np.array_equal(first[0], other[0]), "each epoch is reshuffled"
+
+
+def test_cache_serves_later_epochs_from_memory(small_shards):
+    """With 15 ms per read, a cached epoch reads nothing from storage and waits far less."""
+    import time
+    from pipeviz.core.pipeline import TrainPipeline
+
+    pipeline = TrainPipeline(small_shards)
+    config = preset("cache", PipelineConfig(storage_latency_ms=15, batch_size=100))
+    timings = []
+    for epoch in range(2):
+        dataset, _ = pipeline.dataset(config, epoch)
+        started = time.perf_counter()
+        ids = np.concatenate([b["id"].numpy() for b in dataset])
+        timings.append(time.perf_counter() - started)
+        assert sorted(ids) == list(range(small_shards.train_count))
+        pipeline.mark_pass_complete(config)
+    assert pipeline.cache_complete
+    assert timings[0] > 12 * 0.015, "the first pass pays the storage latency"
+    assert timings[1] < timings[0] / 3, f"cached pass not faster: {timings}"
