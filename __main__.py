@@ -33,6 +33,10 @@ def build_parser() -> argparse.ArgumentParser:
         prog="pipeviz", description="Watch a TensorFlow input pipeline feed a Keras CNN, live.")
     parser.add_argument("--data", metavar="PATH", help="folder of MNIST IDX files or a mnist.npz")
     parser.add_argument("-v", "--verbose", action="store_true", help="log more")
+    parser.add_argument("--screenshot", metavar="PATH",
+                        help="train, save a PNG of the window to PATH, and exit")
+    parser.add_argument("--train-seconds", type=float, default=10.0, metavar="N",
+                        help="with --screenshot: seconds of training first (10)")
     subparsers = parser.add_subparsers(dest="command")
     _add_bench(subparsers)
     return parser

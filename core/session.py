@@ -1,0 +1,98 @@
+"""One app session: find and shard the data off the caller's thread, then train on demand.
+
+This is what a front end holds. It imports TensorFlow only in its background thread, so a
+window can appear at once; everything it reports goes through the `EventChannel`.
+"""
+from __future__ import annotations
+
+import logging
+import threading
+from pathlib import Path
+from typing import Any
+
+from .config import PipelineConfig, TrainerConfig
+from .events import ErrorEvent, EventChannel, Progress, StateChanged
+
+log = logging.getLogger(__name__)
+
+PREPARING, READY = "preparing", "ready"
+
+
+class Session:
+    def __init__(self, data_path: str | Path | None = None, channel: EventChannel | None = None,
+                 pipeline_config: PipelineConfig | None = None,
+                 trainer_config: TrainerConfig | None = None, cache_dir: Path | None = None):
+        self.data_path = data_path
+        self.channel = channel if channel is not None else EventChannel()
+        self.pipeline_config = pipeline_config or PipelineConfig()
+        self.trainer_config = trainer_config or TrainerConfig()
+        self.cache_dir = cache_dir
+        self.shards = None
+        self.source_description = ""
+        self.trainer = None
+        self._loader: threading.Thread | None = None
+
+    # ----- preparation ---------------------------------------------------------------
+    def prepare(self) -> None:
+        """Load the data and write the shards in a background thread; reports
+        StateChanged('preparing'), Progress, then StateChanged('ready') or an ErrorEvent."""
+        self._loader = threading.Thread(target=self._prepare, name="pipeviz-prepare", daemon=True)
+        self._loader.start()
+
+    def _prepare(self) -> None:
+        try:
+            self.channel.put(StateChanged(PREPARING, "loading TensorFlow and the data"))
+            from .datasets import find_data
+            from .shards import prepare_shards
+            from . import trainer  # noqa: F401  (imports TensorFlow here, off the GUI thread)
+
+            data = find_data(self.data_path, cache_dir=self.cache_dir)
+            self.source_description = data.source.description
+            self.shards = prepare_shards(
+                data, self.cache_dir,
+                progress=lambda done, total: self.channel.put(Progress("writing shards", done, total)))
+            self.channel.put(StateChanged(READY, self.source_description))
+        except Exception as exc:
+            log.exception("preparing the data failed")
+            self.channel.put(ErrorEvent(str(exc)))
+            self.channel.put(StateChanged("error", str(exc)))
+
+    @property
+    def ready(self) -> bool:
+        return self.shards is not None
+
+    # ----- training ------------------------------------------------------------------
+    def start(self) -> None:
+        """Start a new training run (a fresh model) with the current pipeline config."""
+        from .trainer import Trainer
+
+        if not self.ready:
+            raise RuntimeError("the data is not ready yet")
+        self.stop_training()
+        self.trainer = Trainer(self.shards, self.pipeline_config, self.trainer_config, self.channel)
+        self.trainer.start()
+
+    @property
+    def training(self) -> bool:
+        return self.trainer is not None and self.trainer.is_alive()
+
+    def reconfigure(self, **changes: Any) -> PipelineConfig:
+        """Change knobs now (live, if training). Raises ConfigError on a bad value."""
+        self.pipeline_config = self.pipeline_config.replace(**changes)
+        if self.training:
+            self.trainer.reconfigure(self.pipeline_config)
+        return self.pipeline_config
+
+    def stop_training(self, timeout: float = 5.0) -> bool:
+        if self.trainer is None:
+            return True
+        self.trainer.stop()
+        return self.trainer.join(timeout)
+
+    def close(self, timeout: float = 5.0) -> bool:
+        """Stop training and wait (bounded) for the worker; True if every thread ended."""
+        stopped = self.stop_training(timeout)
+        if self._loader is not None:
+            self._loader.join(max(0.1, timeout))
+            stopped = stopped and not self._loader.is_alive()
+        return stopped

@@ -1,0 +1,100 @@
+"""Where each batch is at a given moment, from the real stage timestamps of StepEvents.
+
+The GUI replays this a fixed delay behind real time: by then every batch that can be in the
+pipeline has been reported, so the diagram shows the true timeline, not a guess. Plain
+Python, no TF and no Qt, so it is tested headless.
+"""
+from __future__ import annotations
+
+from collections import deque
+from dataclasses import dataclass, field
+from statistics import median
+from typing import Iterable
+
+from .events import StepEvent
+
+NORMALIZE, BUFFER, TRAIN = "normalize", "buffer", "train"
+STAGES = ("load", NORMALIZE, BUFFER, TRAIN)
+
+
+def stage_at(event: StepEvent, t: float) -> str | None:
+    """The stage batch `event` is in at time `t`, or None if it is not in the pipeline.
+
+    normalize: loaded, being normalized (or waiting in the parallel map's output);
+    buffer: in the prefetch buffer; train: taken by the train step until its update is done.
+    """
+    if t < event.t_loaded or t >= event.t_trained:
+        return None
+    if t < event.t_enqueued:
+        return NORMALIZE
+    if t < event.t_taken:
+        return BUFFER
+    return TRAIN
+
+
+@dataclass
+class StageStats:
+    batches_per_s: float = 0.0
+    ms_per_batch: float = 0.0
+
+
+@dataclass
+class DiagramState:
+    """What the pipeline diagram draws at one moment."""
+
+    t: float
+    tokens: dict[str, list[int]] = field(default_factory=dict)  # stage -> step numbers
+    train_waiting: bool = False
+    stats: dict[str, StageStats] = field(default_factory=dict)
+
+    def count(self, stage: str) -> int:
+        return len(self.tokens.get(stage, []))
+
+
+class Timeline:
+    """The last few seconds of steps, answering what the diagram shows at time t."""
+
+    def __init__(self, window_s: float = 5.0, max_events: int = 4096):
+        self.window_s = window_s
+        self.events: deque[StepEvent] = deque(maxlen=max_events)
+
+    def add(self, events: Iterable[StepEvent]) -> None:
+        self.events.extend(events)
+        if self.events:
+            horizon = self.events[-1].t_trained - self.window_s
+            while self.events and self.events[0].t_trained < horizon:
+                self.events.popleft()
+
+    def clear(self) -> None:
+        self.events.clear()
+
+    def state_at(self, t: float, rate_window_s: float = 1.0) -> DiagramState:
+        state = DiagramState(t, {stage: [] for stage in STAGES})
+        recent = [e for e in self.events if t - rate_window_s <= e.t_trained and e.t_loaded <= t]
+        for event in self.events:
+            stage = stage_at(event, t)
+            if stage:
+                state.tokens[stage].append(event.step)
+            if event.t_requested <= t < event.t_taken:
+                state.train_waiting = True
+        state.stats = self._stage_stats(recent, t, rate_window_s)
+        return state
+
+    @staticmethod
+    def _stage_stats(recent: list[StepEvent], t: float, window: float) -> dict[str, StageStats]:
+        """Rate = batches leaving a stage per second in the window; time per batch = median
+        time spent in it (for load: the gap between consecutive batches being ready)."""
+        def rate(times: list[float]) -> float:
+            return sum(1 for x in times if t - window <= x <= t) / window
+        loaded = sorted(e.t_loaded for e in recent)
+        gaps = [b - a for a, b in zip(loaded, loaded[1:])]
+        spans = {
+            "load": gaps,
+            NORMALIZE: [e.t_normalized - e.t_loaded for e in recent],
+            BUFFER: [e.buffer_wait_s for e in recent],
+            TRAIN: [e.compute_s for e in recent],
+        }
+        leave = {"load": loaded, NORMALIZE: [e.t_normalized for e in recent],
+                 BUFFER: [e.t_taken for e in recent], TRAIN: [e.t_trained for e in recent]}
+        return {stage: StageStats(rate(leave[stage]), 1e3 * median(spans[stage]) if spans[stage] else 0.0)
+                for stage in STAGES}

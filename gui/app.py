@@ -1,0 +1,51 @@
+"""Start the desktop app (and `--screenshot` runs for docs and checks)."""
+from __future__ import annotations
+
+import argparse
+import logging
+import sys
+from pathlib import Path
+
+log = logging.getLogger(__name__)
+
+
+def run_app(args: argparse.Namespace) -> int:
+    from PySide6.QtCore import QTimer
+    from PySide6.QtWidgets import QApplication
+
+    from pipeviz.core.session import Session
+
+    from .window import MainWindow
+
+    app = QApplication.instance() or QApplication(sys.argv[:1])
+    app.setApplicationName("pipeviz")
+    app.setOrganizationName("pipeviz")
+    session = Session(args.data)
+    window = MainWindow(session)
+    window.show()
+    QTimer.singleShot(0, session.prepare)  # after the first paint: the window says it loads
+    if args.screenshot:
+        _schedule_screenshot(app, window, Path(args.screenshot), args.train_seconds)
+    return app.exec()
+
+
+def _schedule_screenshot(app, window, path: Path, train_seconds: float) -> None:
+    """Once the data is ready: train for `train_seconds`, save a PNG of the window, quit."""
+    from PySide6.QtCore import QTimer
+
+    def on_state(event) -> None:
+        if event.state == "ready":
+            window.start_training()
+            QTimer.singleShot(int(train_seconds * 1000), shoot)
+        elif event.state == "error":
+            log.error("cannot take a screenshot: %s", event.detail)
+            window.close()
+            app.exit(1)
+
+    def shoot() -> None:
+        window.grab().save(str(path))
+        log.warning("saved screenshot %s", path)
+        window.close()
+        app.exit(0)
+
+    window.bridge.state.connect(on_state)

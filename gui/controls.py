@@ -1,0 +1,122 @@
+"""Buttons and knobs. Every knob change is sent at once (live) through `knob_changed`."""
+from __future__ import annotations
+
+from PySide6.QtCore import Qt, Signal
+from PySide6.QtWidgets import (QCheckBox, QFormLayout, QGroupBox, QHBoxLayout, QLabel, QPushButton,
+                               QSlider, QSpinBox, QVBoxLayout, QWidget)
+
+from pipeviz.core.config import AUTOTUNE, PipelineConfig
+
+MAX_LATENCY_MS = 20.0
+SLIDER_STEPS = 200  # 0.1 ms resolution
+
+
+class ControlPanel(QWidget):
+    start_clicked = Signal()
+    pause_clicked = Signal()
+    stop_clicked = Signal()
+    knob_changed = Signal(dict)  # PipelineConfig field -> new value
+
+    def __init__(self, config: PipelineConfig, parent: QWidget | None = None):
+        super().__init__(parent)
+        self._quiet = False
+        layout = QVBoxLayout(self)
+        layout.setContentsMargins(0, 0, 0, 0)
+        layout.addLayout(self._buttons())
+        layout.addWidget(self._knobs())
+        layout.addStretch(1)
+        self.set_config(config)
+
+    def _buttons(self) -> QHBoxLayout:
+        row = QHBoxLayout()
+        self.start_button = QPushButton("Start")
+        self.pause_button = QPushButton("Pause")
+        self.stop_button = QPushButton("Stop")
+        for name, button, signal in (("startButton", self.start_button, self.start_clicked),
+                                     ("pauseButton", self.pause_button, self.pause_clicked),
+                                     ("stopButton", self.stop_button, self.stop_clicked)):
+            button.setObjectName(name)
+            button.clicked.connect(signal)
+            row.addWidget(button)
+        self.start_button.setToolTip("Start training a fresh model (Ctrl+R)")
+        self.pause_button.setToolTip("Pause or resume (Space)")
+        return row
+
+    def _knobs(self) -> QGroupBox:
+        box = QGroupBox("Input pipeline (applies live)")
+        form = QFormLayout(box)
+        self.prefetch_toggle = QCheckBox("Prefetch")
+        self.prefetch_toggle.setObjectName("prefetchToggle")
+        self.prefetch_size = QSpinBox()
+        self.prefetch_size.setRange(0, 64)
+        self.prefetch_size.setSpecialValueText("auto")
+        self.prefetch_size.setToolTip("Prefetch buffer size in batches (auto = tf.data.AUTOTUNE)")
+        prefetch_row = QHBoxLayout()
+        prefetch_row.addWidget(self.prefetch_toggle)
+        prefetch_row.addWidget(QLabel("buffer"))
+        prefetch_row.addWidget(self.prefetch_size)
+        form.addRow(prefetch_row)
+        self.parallel_reads_toggle = QCheckBox("Parallel reading (4 shards at once)")
+        self.parallel_reads_toggle.setObjectName("parallelReadsToggle")
+        form.addRow(self.parallel_reads_toggle)
+        self.parallel_map_toggle = QCheckBox("Parallel normalize (autotuned)")
+        self.parallel_map_toggle.setObjectName("parallelMapToggle")
+        form.addRow(self.parallel_map_toggle)
+        self.cache_toggle = QCheckBox("Cache in memory after the first pass")
+        self.cache_toggle.setObjectName("cacheToggle")
+        form.addRow(self.cache_toggle)
+        self.batch_size_spin = QSpinBox()
+        self.batch_size_spin.setObjectName("batchSizeSpin")
+        self.batch_size_spin.setRange(1, 1024)
+        form.addRow("Batch size", self.batch_size_spin)
+        self.latency_slider = QSlider(Qt.Orientation.Horizontal)
+        self.latency_slider.setObjectName("storageLatencySlider")
+        self.latency_slider.setRange(0, SLIDER_STEPS)
+        self.latency_label = QLabel()
+        latency_row = QHBoxLayout()
+        latency_row.addWidget(self.latency_slider, 1)
+        latency_row.addWidget(self.latency_label)
+        form.addRow("Storage latency", latency_row)
+        self.prefetch_toggle.toggled.connect(self._prefetch_changed)
+        self.prefetch_size.valueChanged.connect(self._prefetch_changed)
+        self.parallel_reads_toggle.toggled.connect(
+            lambda on: self._send(parallel_reads=4 if on else 1))
+        self.parallel_map_toggle.toggled.connect(
+            lambda on: self._send(parallel_map=AUTOTUNE if on else 1))
+        self.cache_toggle.toggled.connect(lambda on: self._send(cache=on))
+        self.batch_size_spin.editingFinished.connect(
+            lambda: self._send(batch_size=self.batch_size_spin.value()))
+        self.latency_slider.valueChanged.connect(self._latency_changed)
+        return box
+
+    def _latency_ms(self) -> float:
+        return round(self.latency_slider.value() * MAX_LATENCY_MS / SLIDER_STEPS, 1)
+
+    def _latency_changed(self) -> None:
+        self.latency_label.setText(f"{self._latency_ms():.1f} ms/batch")
+        self._send(storage_latency_ms=self._latency_ms())
+
+    def _prefetch_changed(self) -> None:
+        self.prefetch_size.setEnabled(self.prefetch_toggle.isChecked())
+        size = self.prefetch_size.value() or AUTOTUNE
+        self._send(prefetch=size if self.prefetch_toggle.isChecked() else 0)
+
+    def _send(self, **changes) -> None:
+        if not self._quiet:
+            self.knob_changed.emit(changes)
+
+    def set_config(self, config: PipelineConfig) -> None:
+        """Show `config` without emitting changes."""
+        self._quiet = True
+        try:
+            self.prefetch_toggle.setChecked(config.prefetch != 0)
+            self.prefetch_size.setValue(0 if config.prefetch in (0, AUTOTUNE) else config.prefetch)
+            self.prefetch_size.setEnabled(config.prefetch != 0)
+            self.parallel_reads_toggle.setChecked(config.parallel_reads > 1)
+            self.parallel_map_toggle.setChecked(config.parallel_map != 1)
+            self.cache_toggle.setChecked(config.cache)
+            self.batch_size_spin.setValue(config.batch_size)
+            self.latency_slider.setValue(round(config.storage_latency_ms * SLIDER_STEPS / MAX_LATENCY_MS))
+            self.latency_label.setText(f"{config.storage_latency_ms:.1f} ms/batch")
+        finally:
+            self._quiet = False

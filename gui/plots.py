@@ -1,0 +1,119 @@
+"""Live pyqtgraph plots of loss, accuracy and accelerator idle time.
+
+Steps only append to bounded series; `refresh()` (on the window's ~30 Hz timer) calls
+`setData` on a fixed set of items, and only when something changed.
+"""
+from __future__ import annotations
+
+import pyqtgraph as pg
+from PySide6.QtWidgets import QVBoxLayout, QWidget
+
+from pipeviz.core.events import ConfigApplied, EpochSummary, StepEvent
+from pipeviz.core.series import DecimatingSeries, Ema
+
+MAX_MARKERS = 40
+WAIT_COLOR, HOST_COLOR, COMPUTE_COLOR = (230, 120, 40), (150, 110, 200), (60, 160, 90)
+
+
+def _plot(name: str, title: str, y_label: str) -> pg.PlotWidget:
+    widget = pg.PlotWidget(title=title)
+    widget.setObjectName(name)
+    widget.setBackground("w")
+    widget.showGrid(x=True, y=True, alpha=0.25)
+    widget.setLabel("bottom", "step")
+    widget.setLabel("left", y_label)
+    widget.getPlotItem().setClipToView(True)
+    widget.getPlotItem().setDownsampling(auto=True, mode="peak")
+    widget.addLegend(offset=(-10, 10), labelTextSize="8pt")
+    widget.setMinimumHeight(120)
+    return widget
+
+
+class LivePlots(QWidget):
+    def __init__(self, parent: QWidget | None = None):
+        super().__init__(parent)
+        self.loss_plot = _plot("lossPlot", "Loss", "loss")
+        self.accuracy_plot = _plot("accuracyPlot", "Accuracy", "accuracy")
+        self.idle_plot = _plot("idlePlot", "Accelerator idle per step", "% of step")
+        self.accuracy_plot.setYRange(0, 1)
+        self.idle_plot.setYRange(0, 100)
+        layout = QVBoxLayout(self)
+        layout.setContentsMargins(0, 0, 0, 0)
+        for plot in (self.loss_plot, self.accuracy_plot, self.idle_plot):
+            layout.addWidget(plot)
+        self._make_items()
+        self.reset()
+
+    def _make_items(self) -> None:
+        self.loss_raw = self.loss_plot.plot(pen=pg.mkPen((150, 170, 220), width=1), name="per step",
+                                            connect="finite")
+        self.loss_smooth = self.loss_plot.plot(pen=pg.mkPen((30, 70, 170), width=2), name="smoothed")
+        self.val_loss = self.loss_plot.plot(pen=None, symbol="o", symbolBrush=(200, 40, 40),
+                                            symbolSize=7, name="validation")
+        self.acc_smooth = self.accuracy_plot.plot(pen=pg.mkPen((30, 70, 170), width=2),
+                                                  name="train (smoothed)")
+        self.val_acc = self.accuracy_plot.plot(pen=pg.mkPen((200, 40, 40), width=1), symbol="o",
+                                               symbolBrush=(200, 40, 40), symbolSize=7,
+                                               name="validation")
+        # Stacked areas: input wait at the bottom, host overhead on it; the rest is compute.
+        self.idle_total = self.idle_plot.plot(pen=pg.mkPen(HOST_COLOR), fillLevel=0,
+                                              brush=(*HOST_COLOR, 120), name="host overhead")
+        self.idle_wait = self.idle_plot.plot(pen=pg.mkPen(WAIT_COLOR), fillLevel=0,
+                                             brush=(*WAIT_COLOR, 160), name="input wait")
+        self.idle_plot.getPlotItem().legend.addItem(
+            pg.PlotDataItem(pen=pg.mkPen(COMPUTE_COLOR, width=6)), "compute (the rest)")
+
+    def reset(self) -> None:
+        self.series = {name: DecimatingSeries() for name in
+                       ("loss", "loss_smooth", "acc_smooth", "wait", "idle")}
+        self.val_points = {"loss": ([], []), "acc": ([], [])}
+        self.ema = {name: Ema(0.05) for name in ("loss", "acc", "wait", "idle")}
+        for plot, marker in getattr(self, "_markers", []):
+            plot.removeItem(marker)
+        self._markers: list[tuple[pg.PlotWidget, pg.InfiniteLine]] = []
+        self._dirty = True
+        self.last_step = 0
+
+    def add_steps(self, events: list[StepEvent]) -> None:
+        for e in events:
+            self.series["loss"].append(e.step, e.loss)
+            self.series["loss_smooth"].append(e.step, self.ema["loss"].update(e.loss))
+            self.series["acc_smooth"].append(e.step, self.ema["acc"].update(e.accuracy))
+            wait = 100 * e.input_wait_s / e.wall_s if e.wall_s > 0 else 0.0
+            self.series["wait"].append(e.step, self.ema["wait"].update(wait))
+            self.series["idle"].append(e.step, self.ema["idle"].update(100 * e.idle_fraction))
+            self.last_step = e.step
+        self._dirty = self._dirty or bool(events)
+
+    def add_epoch(self, summary: EpochSummary) -> None:
+        for key, value in (("loss", summary.val_loss), ("acc", summary.val_accuracy)):
+            self.val_points[key][0].append(summary.steps)
+            self.val_points[key][1].append(value)
+        self._dirty = True
+
+    def mark(self, applied: ConfigApplied) -> None:
+        """A labelled vertical line at the step where a knob change took effect."""
+        label = ", ".join(applied.changed)
+        for plot in (self.loss_plot, self.accuracy_plot, self.idle_plot):
+            line = pg.InfiniteLine(pos=applied.step, angle=90, movable=False,
+                                   pen=pg.mkPen((90, 90, 90), style=pg.QtCore.Qt.PenStyle.DashLine),
+                                   label=label if plot is self.idle_plot else None,
+                                   labelOpts={"position": 0.92, "color": (60, 60, 60)})
+            plot.addItem(line)
+            self._markers.append((plot, line))
+        while len(self._markers) > 3 * MAX_MARKERS:
+            plot, old = self._markers.pop(0)
+            plot.removeItem(old)
+
+    def refresh(self) -> None:
+        if not self._dirty:
+            return
+        s = self.series
+        self.loss_raw.setData(s["loss"].x, s["loss"].y, connect="finite")
+        self.loss_smooth.setData(s["loss_smooth"].x, s["loss_smooth"].y, connect="finite")
+        self.acc_smooth.setData(s["acc_smooth"].x, s["acc_smooth"].y, connect="finite")
+        self.idle_wait.setData(s["wait"].x, s["wait"].y, connect="finite")
+        self.idle_total.setData(s["idle"].x, s["idle"].y, connect="finite")
+        self.val_loss.setData(*self.val_points["loss"])
+        self.val_acc.setData(*self.val_points["acc"])
+        self._dirty = False

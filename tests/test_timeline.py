@@ -1,0 +1,35 @@
+from pipeviz.core.events import StepEvent
+from pipeviz.core.timeline import Timeline, stage_at
+
+
+def batch(step, loaded, normalized, enqueued, requested, taken, trained):
+    return StepEvent(step=step, epoch=0, batch_size=32, loss=1, accuracy=0.5,
+                     input_wait_s=taken - requested, compute_s=trained - taken, host_s=0,
+                     wall_s=trained - requested, t_loaded=loaded, t_normalized=normalized,
+                     t_enqueued=enqueued, t_requested=requested, t_taken=taken, t_trained=trained)
+
+
+def test_stage_of_a_batch_over_time():
+    e = batch(1, loaded=1.0, normalized=1.1, enqueued=1.1, requested=1.5, taken=2.0, trained=2.5)
+    assert [stage_at(e, t) for t in (0.9, 1.05, 1.6, 2.2, 2.5)] == [
+        None, "normalize", "buffer", "train", None]
+
+
+def test_state_counts_tokens_and_marks_a_starving_train_step():
+    timeline = Timeline()
+    timeline.add([batch(1, 0.0, 0.1, 0.1, 0.0, 0.1, 0.3),    # trained by 0.3
+                  batch(2, 0.2, 0.25, 0.25, 0.3, 0.35, 0.6),  # in buffer 0.25-0.35
+                  batch(3, 0.5, 0.9, 0.9, 0.6, 0.9, 1.1)])    # train waits 0.6-0.9
+    at = timeline.state_at(0.28)
+    assert at.tokens["train"] == [1] and at.tokens["buffer"] == [2] and not at.train_waiting
+    at = timeline.state_at(0.7)
+    assert at.tokens["normalize"] == [3] and at.train_waiting and at.count("train") == 0
+    stats = timeline.state_at(1.1).stats
+    assert stats["train"].batches_per_s == 3.0
+    assert abs(stats["normalize"].ms_per_batch - 100.0) < 1e-6
+
+
+def test_old_events_leave_the_window():
+    timeline = Timeline(window_s=1.0)
+    timeline.add([batch(n, n, n + 0.1, n + 0.1, n, n + 0.1, n + 0.2) for n in range(10)])
+    assert [e.step for e in timeline.events] == [8, 9]
