@@ -25,6 +25,8 @@ def _add_bench(subparsers) -> None:
     bench.add_argument("--batch-size", type=int, default=32)
     bench.add_argument("--warmup", type=int, default=None,
                        help="unmeasured steps first (default: one epoch)")
+    bench.add_argument("--events", choices=("on", "off", "both"), default="on",
+                       help="stage stamps and step events: on, off, or both to measure their cost")
     bench.add_argument("--json", action="store_true", help="print only a JSON array")
 
 
@@ -55,7 +57,7 @@ def _bench(args: argparse.Namespace, parser: argparse.ArgumentParser) -> int:
         parser.error("--steps must be at least 1")
     try:
         run_bench(args.data, args.steps, args.storage_latency_ms, args.balance, configs,
-                  args.json, batch_size=args.batch_size, warmup=args.warmup)
+                  args.json, batch_size=args.batch_size, warmup=args.warmup, events=args.events)
     except (DataError, ConfigError) as exc:
         print(f"pipeviz bench: {exc}", file=sys.stderr)
         return 2

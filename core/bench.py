@@ -4,16 +4,21 @@ from __future__ import annotations
 
 import json
 import logging
+import math
 import sys
 from dataclasses import asdict, dataclass
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import numpy as np
 
 from .config import PRESET_NAMES, PipelineConfig, TrainerConfig, preset
 from .datasets import find_data
 from .events import EventChannel, StepEvent
-from .shards import prepare_shards, ShardSet
+from .shards import ShardSet, prepare_shards
+
+if TYPE_CHECKING:
+    from .trainer import StepTotals
 
 log = logging.getLogger(__name__)
 
@@ -34,36 +39,41 @@ class BenchResult:
     description: str
 
 
-def summarize(name: str, config: PipelineConfig, events: list[StepEvent]) -> BenchResult:
-    """Aggregate step events: fractions are sums over all steps, so the rare long stalls of
-    a shared machine count as they happened; the median step shows the typical step."""
-    wall = sum(e.wall_s for e in events)
-    def share(field: str) -> float:
-        return sum(getattr(e, field) for e in events) / wall if wall > 0 else 0.0
-    compute = share("compute_s")
+def summarize(name: str, config: PipelineConfig, totals: StepTotals,
+              events: list[StepEvent]) -> BenchResult:
+    """Fractions are sums over all measured steps, so the rare long stalls of a shared
+    machine count as they happened; the median step (from step events, when recorded)
+    shows the typical step."""
+    wall = totals.wall_s
+    def share(value: float) -> float:
+        return value / wall if wall > 0 else 0.0
+    compute = share(totals.compute_s)
+    median = float(np.median([e.wall_s for e in events])) * 1e3 if events else float("nan")
     return BenchResult(
-        config=name, steps=len(events),
-        images_per_s=sum(e.batch_size for e in events) / wall if wall > 0 else 0.0,
-        idle_fraction=1.0 - compute, input_wait_fraction=share("input_wait_s"),
-        host_fraction=share("host_s"), compute_fraction=compute,
-        median_step_ms=float(np.median([e.wall_s for e in events])) * 1e3 if events else 0.0,
+        config=name, steps=totals.steps, images_per_s=share(totals.images),
+        idle_fraction=1.0 - compute, input_wait_fraction=share(totals.input_wait_s),
+        host_fraction=share(totals.host_s), compute_fraction=compute, median_step_ms=median,
         storage_latency_ms=config.storage_latency_ms, description=config.describe())
 
 
 def run_config(shards: ShardSet, name: str, config: PipelineConfig, steps: int, warmup: int,
-               seed: int = 0) -> BenchResult:
-    """Train a fresh model (same seed) for warmup + steps under `config`; measure the rest."""
+               seed: int = 0, events: bool = True) -> BenchResult:
+    """Train a fresh model (same seed) for warmup + steps under `config`; measure the rest.
+    With `events=False` the pipeline carries no stage stamps and no step events are made:
+    the difference to `events=True` is the cost of the event hooks."""
     from .trainer import Trainer
 
     channel = EventChannel(lossy_capacity=warmup + steps + 16)
-    trainer = Trainer(shards, config, TrainerConfig(epochs=10_000, max_steps=warmup + steps,
-                                                     seed=seed), channel)
+    trainer = Trainer(shards, config, TrainerConfig(
+        epochs=10_000, max_steps=warmup + steps, seed=seed, record_events=events,
+        measure_after_step=warmup), channel)
     trainer.start()
     trainer.join()
     if trainer.state == "error":
         raise RuntimeError(f"config {name} failed: see the log")
-    events = [e for e in channel.drain() if isinstance(e, StepEvent)][warmup:]
-    return summarize(name, config, events)
+    step_events = [e for e in channel.drain() if isinstance(e, StepEvent)][warmup:]
+    label = name if events else f"{name} (events off)"
+    return summarize(label, config, trainer.totals, step_events)
 
 
 def measure_step_ms(shards: ShardSet, batch_size: int, steps: int = 120) -> float:
@@ -81,20 +91,22 @@ def measure_step_ms(shards: ShardSet, batch_size: int, steps: int = 120) -> floa
 
 def format_table(results: list[BenchResult]) -> str:
     base = next((r for r in results if r.config == "naive"), results[0])
-    header = (f"{'config':<10} {'steps':>5} {'images/s':>9} {'speedup':>7} {'idle':>6} "
+    width = max(10, *(len(r.config) for r in results))
+    header = (f"{'config':<{width}} {'steps':>5} {'images/s':>9} {'speedup':>7} {'idle':>6} "
               f"{'wait':>6} {'host':>6} {'compute':>7} {'p50 step':>9}  settings")
     lines = [header, "-" * len(header)]
     for r in results:
-        lines.append(f"{r.config:<10} {r.steps:>5} {r.images_per_s:>9.0f} "
+        median = "      n/a" if math.isnan(r.median_step_ms) else f"{r.median_step_ms:>7.2f}ms"
+        lines.append(f"{r.config:<{width}} {r.steps:>5} {r.images_per_s:>9.0f} "
                      f"{r.images_per_s / base.images_per_s:>6.2f}x {r.idle_fraction:>6.1%} "
                      f"{r.input_wait_fraction:>6.1%} {r.host_fraction:>6.1%} "
-                     f"{r.compute_fraction:>7.1%} {r.median_step_ms:>7.2f}ms  {r.description}")
+                     f"{r.compute_fraction:>7.1%} {median}  {r.description}")
     return "\n".join(lines)
 
 
 def run_bench(data: str | None, steps: int, latency_ms: float | None, balance: bool,
               configs: list[str], as_json: bool, batch_size: int = 32, warmup: int | None = None,
-              cache_dir: Path | None = None, out=sys.stdout) -> list[BenchResult]:
+              events: str = "on", cache_dir: Path | None = None, out=sys.stdout) -> list[BenchResult]:
     """The `pipeviz bench` command. Warm-up defaults to one epoch, so `cache` runs from a
     complete cache and every config is measured past its tracing and first shuffle fill."""
     mnist = find_data(data, cache_dir=cache_dir)
@@ -106,12 +118,17 @@ def run_bench(data: str | None, steps: int, latency_ms: float | None, balance: b
     base = PipelineConfig(batch_size=batch_size, storage_latency_ms=latency_ms or 0.0)
     warmup = shards.train_count // batch_size if warmup is None else warmup
     results = []
+    modes = {"on": [True], "off": [False], "both": [True, False]}[events]
     for name in configs:
-        result = run_config(shards, name, preset(name, base), steps, warmup)
-        log.info("%s: %.0f images/s, idle %.1f%%", name, result.images_per_s, 100 * result.idle_fraction)
-        results.append(result)
+        for with_events in modes:
+            result = run_config(shards, name, preset(name, base), steps, warmup, events=with_events)
+            log.info("%s: %.0f images/s, idle %.1f%%", result.config, result.images_per_s,
+                     100 * result.idle_fraction)
+            results.append(result)
     if as_json:
-        out.write(json.dumps([asdict(r) for r in results], indent=1) + "\n")
+        rows = [{k: (None if isinstance(v, float) and math.isnan(v) else v)
+                 for k, v in asdict(r).items()} for r in results]
+        out.write(json.dumps(rows, indent=1) + "\n")
     else:
         out.write(f"data: {mnist.source.description}\n"
                   f"storage latency: {base.storage_latency_ms:g} ms per batch"

@@ -117,6 +117,9 @@ class TrainerConfig:
     seed: int = 0
     max_steps: int | None = None
     record_events: bool = True
+    measure_after_step: int = 0
+    """Steps up to this one (warm-up: tracing, first shuffle fill) are left out of
+    `Trainer.totals`."""
 
     def __post_init__(self) -> None:
         _check(self.epochs >= 1, "epochs", self.epochs, "use 1 or more")

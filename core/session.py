@@ -5,6 +5,7 @@ window can appear at once; everything it reports goes through the `EventChannel`
 """
 from __future__ import annotations
 
+import dataclasses
 import logging
 import threading
 from pathlib import Path
@@ -29,7 +30,10 @@ class Session:
         self.cache_dir = cache_dir
         self.shards = None
         self.source_description = ""
+        self.sample_images = None  # a few real held-out digits, for demos and screenshots
         self.trainer = None
+        self.predictor = None
+        self.model_origin = ""  # "untrained", "training", "trained" or a file name
         self._loader: threading.Thread | None = None
 
     # ----- preparation ---------------------------------------------------------------
@@ -48,6 +52,8 @@ class Session:
 
             data = find_data(self.data_path, cache_dir=self.cache_dir)
             self.source_description = data.source.description
+            self.sample_images = (data.val_images[:32], data.val_labels[:32])
+            self._use_model(None, "untrained")
             self.shards = prepare_shards(
                 data, self.cache_dir,
                 progress=lambda done, total: self.channel.put(Progress("writing shards", done, total)))
@@ -57,9 +63,41 @@ class Session:
             self.channel.put(ErrorEvent(str(exc)))
             self.channel.put(StateChanged("error", str(exc)))
 
+    def change_data(self, path: str | Path) -> None:
+        """Prepare another data source (training must be stopped first)."""
+        if self.training:
+            raise RuntimeError("stop training before changing the data")
+        if self._loader is not None:
+            self._loader.join(30)
+        self.data_path, self.shards = path, None
+        self.prepare()
+
     @property
     def ready(self) -> bool:
         return self.shards is not None
+
+    def _use_model(self, model, origin: str) -> None:
+        from .model import build_model
+        from .predict import Predictor
+
+        self.predictor = Predictor(model if model is not None else build_model(self.trainer_config.seed))
+        self.model_origin = origin
+
+    def load_model(self, path: str | Path) -> None:
+        """Use a saved `.keras` model for predictions (stops any training first).
+        Raises ModelFileError with a clear message on a bad file."""
+        from .model import load_model
+
+        model = load_model(path)
+        self.stop_training()
+        self._use_model(model, Path(path).name)
+
+    def save_model(self, path: str | Path) -> Path:
+        from .model import save_model
+
+        if self.predictor is None:
+            raise RuntimeError("there is no model yet: wait until the data is loaded")
+        return save_model(self.predictor.model, path)
 
     # ----- training ------------------------------------------------------------------
     def start(self) -> None:
@@ -68,8 +106,13 @@ class Session:
 
         if not self.ready:
             raise RuntimeError("the data is not ready yet")
+        from .model import build_model
+
         self.stop_training()
-        self.trainer = Trainer(self.shards, self.pipeline_config, self.trainer_config, self.channel)
+        model = build_model(self.trainer_config.seed)
+        self._use_model(model, "training")
+        self.trainer = Trainer(self.shards, self.pipeline_config, self.trainer_config, self.channel,
+                               model=model)
         self.trainer.start()
 
     @property
@@ -82,6 +125,19 @@ class Session:
         if self.training:
             self.trainer.reconfigure(self.pipeline_config)
         return self.pipeline_config
+
+    def set_epochs(self, epochs: int) -> None:
+        """Epochs to train: for the next run, and live for the running one."""
+        self.trainer_config = dataclasses.replace(self.trainer_config, epochs=epochs)
+        if self.training:
+            self.trainer.set_epochs(epochs)
+
+    def reset(self) -> None:
+        """Stop training and start over from an untrained model (the knobs stay)."""
+        self.stop_training()
+        self.trainer = None
+        if self.ready:
+            self._use_model(None, "untrained")
 
     def stop_training(self, timeout: float = 5.0) -> bool:
         if self.trainer is None:

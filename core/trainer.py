@@ -21,7 +21,7 @@ from typing import Any
 
 import numpy as np
 
-from .config import PipelineConfig, TrainerConfig
+from .config import ConfigError, PipelineConfig, TrainerConfig
 from .events import ConfigApplied, EpochSummary, ErrorEvent, EventChannel, StateChanged, StepEvent
 from .shards import ShardSet
 from .tfsetup import configure_tensorflow
@@ -39,6 +39,37 @@ STEP_FIELDS = ("t_requested", "t_taken", "t_trained", "loss", "accuracy", "buffe
 """What the compiled step loop records per step, packed as one float64 row."""
 
 IDLE, RUNNING, PAUSED, STOPPED, FINISHED, ERROR = "idle", "running", "paused", "stopped", "finished", "error"
+
+
+def step_timing(out: dict[str, np.ndarray], prev_done: float) -> dict[str, np.ndarray]:
+    """Per-step time breakdown from the in-graph stamps of one call. Host overhead is the gap
+    from the previous step's end to this step asking for data; wall is the sum of the three
+    parts, so the breakdown adds up exactly."""
+    previous = np.concatenate([[prev_done], out["t_trained"][:-1]])
+    host = np.maximum(0.0, out["t_requested"] - previous)
+    wait = out["t_taken"] - out["t_requested"]
+    compute = out["t_trained"] - out["t_taken"]
+    return {"host_s": host, "input_wait_s": wait, "compute_s": compute,
+            "wall_s": host + wait + compute}
+
+
+@dataclass
+class StepTotals:
+    """Sums over the measured steps (after `TrainerConfig.measure_after_step`), kept whether
+    or not step events are recorded, so the cost of the event hooks can be measured."""
+
+    steps: int = 0
+    images: int = 0
+    wall_s: float = 0.0
+    input_wait_s: float = 0.0
+    host_s: float = 0.0
+    compute_s: float = 0.0
+
+    def add(self, sizes: np.ndarray, timing: dict[str, np.ndarray]) -> None:
+        self.steps += len(sizes)
+        self.images += int(sizes.sum())
+        for name in ("wall_s", "input_wait_s", "host_s", "compute_s"):
+            setattr(self, name, getattr(self, name) + float(timing[name].sum()))
 
 
 class _Stop(Exception):
@@ -79,11 +110,15 @@ class Trainer:
         self._wake = threading.Event()
         self._thread: threading.Thread | None = None
         self._state = IDLE
+        self._stop_requested = threading.Event()
+        self.target_epochs = self.config.epochs
+        """How many epochs to train; `set_epochs` changes it live."""
         self.global_step = 0
         self.epoch = 0
         self.epoch_coverage = np.zeros(shards.train_count, dtype=np.int32)
         """How many times each example id was trained in the current (or last) epoch."""
         self.history: list[EpochSummary] = []
+        self.totals = StepTotals()
         self.traces = 0
         """How often the step loop was traced: once, whatever is reconfigured (tested)."""
         self._train_chunk = self._make_train_chunk()
@@ -111,7 +146,14 @@ class Trainer:
         self._send("resume")
 
     def stop(self) -> None:
+        self._stop_requested.set()
         self._send("stop")
+
+    def set_epochs(self, epochs: int) -> None:
+        """Train `epochs` in all (live: the run ends after that epoch, or goes on)."""
+        if epochs < 1:
+            raise ConfigError(f"epochs={epochs} is out of range: use 1 or more.")
+        self.target_epochs = epochs
 
     def reconfigure(self, config: PipelineConfig | None = None, **changes: Any) -> PipelineConfig:
         """Change pipeline knobs; they apply from the next step call. Returns the new config
@@ -200,11 +242,12 @@ class Trainer:
     def _run(self) -> None:
         try:
             self._set_state(RUNNING)
-            for epoch in range(self.config.epochs):
+            epoch = 0
+            while epoch < self.target_epochs:
                 self.epoch = epoch
-                finished = self._train_epoch(epoch)
-                if not finished:
+                if not self._train_epoch(epoch):
                     break
+                epoch += 1
             self._set_state(FINISHED if self._budget_left() else STOPPED, "step budget reached"
                             if not self._budget_left() else "")
         except _Stop:
@@ -284,31 +327,34 @@ class Trainer:
         rows, ids = self._train_chunk(segment.iterator, tf.constant(steps), segment.enqueued,
                                       tf.constant(segment.taken, tf.int64))
         out = dict(zip(STEP_FIELDS, rows.numpy().T))
-        out["ids"] = ids.numpy()
         segment.steps_left -= steps
         segment.taken += steps
-        np.add.at(self.epoch_coverage, out["ids"], 1)
-        for i in range(steps):
-            event = self._step_event(out, i, epoch, prev_done)
-            prev_done = event.t_trained
-            totals += (event.batch_size, event.loss * event.batch_size,
-                       event.accuracy * event.batch_size, event.compute_s, event.wall_s)
-            if self.config.record_events:
-                self.channel.put(event)
-        return prev_done
+        np.add.at(self.epoch_coverage, ids.numpy(), 1)
+        timing = step_timing(out, prev_done)
+        first_step = self.global_step + 1
+        self.global_step += steps
+        sizes = out["batch_size"]
+        totals += (sizes.sum(), (out["loss"] * sizes).sum(), (out["accuracy"] * sizes).sum(),
+                   timing["compute_s"].sum(), timing["wall_s"].sum())
+        measured = slice(max(0, self.config.measure_after_step - first_step + 1), steps)
+        self.totals.add(sizes[measured], {k: v[measured] for k, v in timing.items()})
+        if self.config.record_events:
+            for i in range(steps):
+                self.channel.put(self._step_event(out, timing, i, first_step + i, epoch))
+        return float(out["t_trained"][-1])
 
-    def _step_event(self, out: dict[str, np.ndarray], i: int, epoch: int, prev_done: float) -> StepEvent:
-        self.global_step += 1
-        t_requested, t_taken, t_trained = (float(out[k][i]) for k in ("t_requested", "t_taken", "t_trained"))
-        host = max(0.0, t_requested - prev_done)
+    @staticmethod
+    def _step_event(out: dict[str, np.ndarray], timing: dict[str, np.ndarray], i: int,
+                    step: int, epoch: int) -> StepEvent:
         return StepEvent(
-            step=self.global_step, epoch=epoch, batch_size=int(out["batch_size"][i]),
+            step=step, epoch=epoch, batch_size=int(out["batch_size"][i]),
             loss=float(out["loss"][i]), accuracy=float(out["accuracy"][i]),
-            input_wait_s=t_taken - t_requested, compute_s=t_trained - t_taken, host_s=host,
-            wall_s=(t_trained - t_requested) + host,
+            input_wait_s=float(timing["input_wait_s"][i]), compute_s=float(timing["compute_s"][i]),
+            host_s=float(timing["host_s"][i]), wall_s=float(timing["wall_s"][i]),
             t_loaded=float(out["t_loaded"][i]), t_normalized=float(out["t_normalized"][i]),
-            t_enqueued=float(out["t_enqueued"][i]), t_requested=t_requested, t_taken=t_taken,
-            t_trained=t_trained, buffer_after_take=int(out["buffered"][i]))
+            t_enqueued=float(out["t_enqueued"][i]), t_requested=float(out["t_requested"][i]),
+            t_taken=float(out["t_taken"][i]), t_trained=float(out["t_trained"][i]),
+            buffer_after_take=int(out["buffered"][i]))
 
     def _finish_pass(self, segment: _Segment) -> None:
         """Read the iterator to its end: it must be empty (exactly once), and a cache that
@@ -338,6 +384,8 @@ class Trainer:
         """Loss and accuracy on the validation shards."""
         loss_sum = hits = count = 0.0
         for batch in validation_dataset(self.shards):
+            if self._stop_requested.is_set():
+                raise _Stop
             loss, correct = self._evaluate(batch["image"], batch["label"])
             loss_sum, hits = loss_sum + float(loss), hits + float(correct)
             count += int(batch["label"].shape[0])

@@ -10,18 +10,21 @@ log = logging.getLogger(__name__)
 
 
 def run_app(args: argparse.Namespace) -> int:
-    from PySide6.QtCore import QTimer
+    from PySide6.QtCore import QSettings, QTimer
     from PySide6.QtWidgets import QApplication
 
     from pipeviz.core.session import Session
 
+    from .settings import load_pipeline_config
     from .window import MainWindow
 
     app = QApplication.instance() or QApplication(sys.argv[:1])
     app.setApplicationName("pipeviz")
     app.setOrganizationName("pipeviz")
-    session = Session(args.data)
-    window = MainWindow(session)
+    settings = QSettings()
+    data = args.data or settings.value("data_path") or None
+    session = Session(data, pipeline_config=load_pipeline_config(settings))
+    window = MainWindow(session, settings)
     window.show()
     QTimer.singleShot(0, session.prepare)  # after the first paint: the window says it loads
     if args.screenshot:
@@ -36,6 +39,9 @@ def _schedule_screenshot(app, window, path: Path, train_seconds: float) -> None:
     def on_state(event) -> None:
         if event.state == "ready":
             window.start_training()
+            images, labels = window.session.sample_images
+            window.canvas.set_digit(images[0])  # a real held-out digit, as if drawn
+            log.info("drew a held-out %d on the canvas", labels[0])
             QTimer.singleShot(int(train_seconds * 1000), shoot)
         elif event.state == "error":
             log.error("cannot take a screenshot: %s", event.detail)
@@ -48,4 +54,5 @@ def _schedule_screenshot(app, window, path: Path, train_seconds: float) -> None:
         window.close()
         app.exit(0)
 
+    window.resize(1280, 800)  # the documented size, whatever geometry was saved
     window.bridge.state.connect(on_state)

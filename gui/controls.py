@@ -15,6 +15,9 @@ class ControlPanel(QWidget):
     start_clicked = Signal()
     pause_clicked = Signal()
     stop_clicked = Signal()
+    reset_clicked = Signal()
+    balance_clicked = Signal()
+    epochs_changed = Signal(int)
     knob_changed = Signal(dict)  # PipelineConfig field -> new value
 
     def __init__(self, config: PipelineConfig, parent: QWidget | None = None):
@@ -32,14 +35,17 @@ class ControlPanel(QWidget):
         self.start_button = QPushButton("Start")
         self.pause_button = QPushButton("Pause")
         self.stop_button = QPushButton("Stop")
+        self.reset_button = QPushButton("Reset")
         for name, button, signal in (("startButton", self.start_button, self.start_clicked),
                                      ("pauseButton", self.pause_button, self.pause_clicked),
-                                     ("stopButton", self.stop_button, self.stop_clicked)):
+                                     ("stopButton", self.stop_button, self.stop_clicked),
+                                     ("resetButton", self.reset_button, self.reset_clicked)):
             button.setObjectName(name)
             button.clicked.connect(signal)
             row.addWidget(button)
         self.start_button.setToolTip("Start training a fresh model (Ctrl+R)")
         self.pause_button.setToolTip("Pause or resume (Space)")
+        self.reset_button.setToolTip("Stop and start over with an untrained model")
         return row
 
     def _knobs(self) -> QGroupBox:
@@ -73,10 +79,22 @@ class ControlPanel(QWidget):
         self.latency_slider.setObjectName("storageLatencySlider")
         self.latency_slider.setRange(0, SLIDER_STEPS)
         self.latency_label = QLabel()
+        self.balance_button = QPushButton("= step")
+        self.balance_button.setObjectName("balanceLatencyButton")
+        self.balance_button.setToolTip("Set the latency to the measured train-step time, where "
+                                       "prefetching matters most")
+        self.balance_button.clicked.connect(self.balance_clicked)
         latency_row = QHBoxLayout()
         latency_row.addWidget(self.latency_slider, 1)
         latency_row.addWidget(self.latency_label)
+        latency_row.addWidget(self.balance_button)
         form.addRow("Storage latency", latency_row)
+        self.epochs_spin = QSpinBox()
+        self.epochs_spin.setObjectName("epochsSpin")
+        self.epochs_spin.setRange(1, 1000)
+        self.epochs_spin.setValue(5)  # the seed trained 5 epochs
+        self.epochs_spin.valueChanged.connect(self.epochs_changed)
+        form.addRow("Epochs", self.epochs_spin)
         self.prefetch_toggle.toggled.connect(self._prefetch_changed)
         self.prefetch_size.valueChanged.connect(self._prefetch_changed)
         self.parallel_reads_toggle.toggled.connect(
@@ -88,6 +106,10 @@ class ControlPanel(QWidget):
             lambda: self._send(batch_size=self.batch_size_spin.value()))
         self.latency_slider.valueChanged.connect(self._latency_changed)
         return box
+
+    def set_latency_ms(self, ms: float) -> None:
+        """Move the slider (this applies the latency like a user's drag)."""
+        self.latency_slider.setValue(round(min(ms, MAX_LATENCY_MS) * SLIDER_STEPS / MAX_LATENCY_MS))
 
     def _latency_ms(self) -> float:
         return round(self.latency_slider.value() * MAX_LATENCY_MS / SLIDER_STEPS, 1)

@@ -5,13 +5,25 @@ Steps only append to bounded series; `refresh()` (on the window's ~30 Hz timer) 
 """
 from __future__ import annotations
 
+import math
+
+import numpy as np
 import pyqtgraph as pg
-from PySide6.QtWidgets import QVBoxLayout, QWidget
+from PySide6.QtWidgets import QGraphicsItem, QVBoxLayout, QWidget
 
 from pipeviz.core.events import ConfigApplied, EpochSummary, StepEvent
 from pipeviz.core.series import DecimatingSeries, Ema
 
 MAX_MARKERS = 40
+
+
+def nice_ceiling(value: float) -> float:
+    """The next of 1, 2, 5 x 10^k at or above `value`: axis ranges change in few, round steps,
+    so pyqtgraph keeps its cached axis pictures instead of repainting them every frame."""
+    if value <= 0:
+        return 1.0
+    power = 10 ** math.floor(math.log10(value))
+    return next(m * power for m in (1, 2, 5, 10) if m * power >= value)
 WAIT_COLOR, HOST_COLOR, COMPUTE_COLOR = (230, 120, 40), (150, 110, 200), (60, 160, 90)
 
 
@@ -23,8 +35,15 @@ def _plot(name: str, title: str, y_label: str) -> pg.PlotWidget:
     widget.setLabel("bottom", "step")
     widget.setLabel("left", y_label)
     widget.getPlotItem().setClipToView(True)
+    widget.getPlotItem().disableAutoRange()  # ranges are set in round steps (see refresh)
+    for side in ("left", "bottom", "top"):
+        # Axes repaint whenever a curve changes; as cached pixmaps that is a blit, not a
+        # replay of every tick label (PySide paints while holding the GIL: keep it short).
+        widget.getAxis(side).setCacheMode(QGraphicsItem.CacheMode.DeviceCoordinateCache)
+    widget.setMouseEnabled(x=False, y=False)
     widget.getPlotItem().setDownsampling(auto=True, mode="peak")
-    widget.addLegend(offset=(-10, 10), labelTextSize="8pt")
+    legend = widget.addLegend(offset=(-6, 6), labelTextSize="7pt", verSpacing=-6)
+    legend.setBrush(pg.mkBrush(255, 255, 255, 200))
     widget.setMinimumHeight(120)
     return widget
 
@@ -35,8 +54,8 @@ class LivePlots(QWidget):
         self.loss_plot = _plot("lossPlot", "Loss", "loss")
         self.accuracy_plot = _plot("accuracyPlot", "Accuracy", "accuracy")
         self.idle_plot = _plot("idlePlot", "Accelerator idle per step", "% of step")
-        self.accuracy_plot.setYRange(0, 1)
-        self.idle_plot.setYRange(0, 100)
+        self.accuracy_plot.setYRange(0, 1, padding=0.02)
+        self.idle_plot.setYRange(0, 100, padding=0.02)
         layout = QVBoxLayout(self)
         layout.setContentsMargins(0, 0, 0, 0)
         for plot in (self.loss_plot, self.accuracy_plot, self.idle_plot):
@@ -73,6 +92,7 @@ class LivePlots(QWidget):
         self._markers: list[tuple[pg.PlotWidget, pg.InfiniteLine]] = []
         self._dirty = True
         self.last_step = 0
+        self._x_max = self._loss_max = None
 
     def add_steps(self, events: list[StepEvent]) -> None:
         for e in events:
@@ -116,4 +136,18 @@ class LivePlots(QWidget):
         self.idle_total.setData(s["idle"].x, s["idle"].y, connect="finite")
         self.val_loss.setData(*self.val_points["loss"])
         self.val_acc.setData(*self.val_points["acc"])
+        self._update_ranges()
         self._dirty = False
+
+    def _update_ranges(self) -> None:
+        x_max = nice_ceiling(max(self.last_step, 10) * 1.05)
+        if x_max != self._x_max:
+            self._x_max = x_max
+            for plot in (self.loss_plot, self.accuracy_plot, self.idle_plot):
+                plot.setXRange(0, x_max, padding=0)
+        losses = self.series["loss"].y
+        finite = losses[np.isfinite(losses)]
+        y_max = nice_ceiling(float(finite.max()) * 1.05) if finite.size else 1.0
+        if y_max != self._loss_max:
+            self._loss_max = y_max
+            self.loss_plot.setYRange(0, y_max, padding=0)

@@ -4,20 +4,26 @@ from __future__ import annotations
 import logging
 import time
 
-from PySide6.QtCore import Qt
-from PySide6.QtGui import QKeySequence, QShortcut
-from PySide6.QtWidgets import (QHBoxLayout, QLabel, QMainWindow, QMessageBox, QProgressBar,
-                               QSplitter, QTableWidget, QTableWidgetItem, QVBoxLayout, QWidget)
+import numpy as np
+from PySide6.QtCore import QSettings, Qt
+from PySide6.QtGui import QAction, QImage, QKeySequence, QPixmap, QShortcut
+from PySide6.QtWidgets import (QFileDialog, QHBoxLayout, QLabel, QMainWindow, QMessageBox,
+                               QProgressBar, QPushButton, QSplitter, QTableWidget,
+                               QTableWidgetItem, QVBoxLayout, QWidget)
 
 from pipeviz.core.config import ConfigError
+from pipeviz.core.digits import to_mnist
 from pipeviz.core.events import ConfigApplied, EpochSummary, StateChanged
 from pipeviz.core.session import READY, Session
 from pipeviz.core.timeline import Timeline
 
+from .activations import ActivationsView, PredictionBars
 from .bridge import EventBridge
+from .canvas import DigitCanvas
 from .controls import ControlPanel
 from .diagram import PipelineDiagram
 from .plots import LivePlots
+from .settings import save_pipeline_config
 
 log = logging.getLogger(__name__)
 
@@ -25,6 +31,8 @@ REPLAY_DELAY_S = 0.25
 """The diagram shows the pipeline this far behind real time, so that every batch it draws
 has already been reported with all its stage timestamps."""
 CLOSE_TIMEOUT_S = 3.0
+REPREDICT_WHILE_TRAINING_S = 1.5
+"""While training changes the weights, the drawn digit is predicted again this often."""
 EPOCH_COLUMNS = ("epoch", "loss", "accuracy", "val loss", "val acc", "time (s)", "idle %")
 
 
@@ -42,22 +50,30 @@ def bottleneck_text(steps) -> str:
 
 
 class MainWindow(QMainWindow):
-    def __init__(self, session: Session):
+    def __init__(self, session: Session, settings: QSettings | None = None):
         super().__init__()
         self.setWindowTitle("pipeviz: a TensorFlow input pipeline, live")
         self.session = session
+        self.settings = settings
         self.timeline = Timeline()
         self.recent_steps: list = []
+        self.prediction = None
+        self._digit_dirty = False
+        self._last_prediction_at = 0.0
         self.bridge = EventBridge(session.channel, self)
         self._build()
+        self._build_menu()
         self._connect()
         self.resize(1280, 800)
+        if settings is not None and settings.value("geometry") is not None:
+            self.restoreGeometry(settings.value("geometry"))
         self.bridge.start()
 
     # ----- layout ----------------------------------------------------------------------
     def _build(self) -> None:
         self.diagram = PipelineDiagram()
         self.controls = ControlPanel(self.session.pipeline_config)
+        self.controls.epochs_spin.setValue(self.session.trainer_config.epochs)
         self.plots = LivePlots()
         self.epoch_table = QTableWidget(0, len(EPOCH_COLUMNS))
         self.epoch_table.setObjectName("epochTable")
@@ -84,7 +100,9 @@ class MainWindow(QMainWindow):
         lower = QSplitter(Qt.Orientation.Horizontal)
         lower.addWidget(left)
         lower.addWidget(self.plots)
+        lower.addWidget(self._digit_panel())
         lower.setStretchFactor(1, 1)
+        lower.setSizes([330, 560, 370])
         central = QWidget()
         layout = QVBoxLayout(central)
         layout.addWidget(self.diagram, 0)
@@ -94,10 +112,60 @@ class MainWindow(QMainWindow):
         self.statusBar().addPermanentWidget(self.step_label)
         self._set_training_buttons(ready=False, running=False)
 
+    def _digit_panel(self) -> QWidget:
+        self.canvas = DigitCanvas()
+        self.canvas.setFixedSize(170, 170)
+        self.preview = QLabel()
+        self.preview.setObjectName("modelInputPreview")
+        self.preview.setFixedSize(84, 84)
+        self.preview.setToolTip("What the model sees: your drawing as an MNIST digit")
+        self.preview.setStyleSheet("background: black; border: 1px solid #889")
+        self.prediction_label = QLabel("")
+        self.prediction_label.setObjectName("predictionLabel")
+        self.prediction_label.setWordWrap(True)
+        self.clear_button = QPushButton("Clear")
+        self.clear_button.setObjectName("clearCanvasButton")
+        self.clear_button.setToolTip("Clear the drawing (Esc)")
+        side = QVBoxLayout()
+        side.addWidget(QLabel("Model input"))
+        side.addWidget(self.preview)
+        side.addWidget(self.prediction_label)
+        side.addStretch(1)
+        side.addWidget(self.clear_button)
+        top = QHBoxLayout()
+        top.addWidget(self.canvas)
+        top.addLayout(side)
+        self.prediction_bars = PredictionBars()
+        self.activations = ActivationsView()
+        panel = QWidget()
+        layout = QVBoxLayout(panel)
+        layout.setContentsMargins(0, 0, 0, 0)
+        layout.addLayout(top)
+        layout.addWidget(self.prediction_bars, 1)
+        layout.addWidget(self.activations, 2)
+        panel.setMinimumWidth(300)
+        return panel
+
+    def _build_menu(self) -> None:
+        menu = self.menuBar().addMenu("&File")
+        for text, shortcut, slot in (("Open data &folder…", "Ctrl+O", self.open_data_folder),
+                                     ("Open MNIST &npz…", None, self.open_data_npz),
+                                     ("&Save model…", "Ctrl+S", self.save_model),
+                                     ("&Load model…", "Ctrl+L", self.load_model),
+                                     ("&Quit", "Ctrl+Q", self.close)):
+            action = QAction(text, self)
+            if shortcut:
+                action.setShortcut(QKeySequence(shortcut))
+            action.triggered.connect(slot)
+            menu.addAction(action)
+
     def _connect(self) -> None:
         self.controls.start_clicked.connect(self.start_training)
         self.controls.pause_clicked.connect(self.toggle_pause)
         self.controls.stop_clicked.connect(self.stop_training)
+        self.controls.reset_clicked.connect(self.reset)
+        self.controls.balance_clicked.connect(self.balance_latency)
+        self.controls.epochs_changed.connect(self.session.set_epochs)
         self.controls.knob_changed.connect(self.apply_knobs)
         self.bridge.steps.connect(self._on_steps)
         self.bridge.epoch.connect(self._on_epoch)
@@ -106,11 +174,16 @@ class MainWindow(QMainWindow):
         self.bridge.progress.connect(self._on_progress)
         self.bridge.error.connect(self.show_error)
         self.bridge.tick.connect(self._redraw)
+        self.canvas.changed.connect(self._mark_digit_dirty)
+        self.clear_button.clicked.connect(self.canvas.clear)
         QShortcut(QKeySequence("Ctrl+R"), self, activated=self.start_training)
         QShortcut(QKeySequence(Qt.Key.Key_Space), self, activated=self.toggle_pause)
+        QShortcut(QKeySequence(Qt.Key.Key_Escape), self, activated=self.canvas.clear)
 
     def _set_training_buttons(self, ready: bool, running: bool) -> None:
         self.controls.start_button.setEnabled(ready and not running)
+        self.controls.reset_button.setEnabled(ready)
+        self.controls.balance_button.setEnabled(bool(self.recent_steps))
         self.controls.pause_button.setEnabled(running)
         self.controls.stop_button.setEnabled(running)
 
@@ -120,6 +193,7 @@ class MainWindow(QMainWindow):
             return
         self.plots.reset()
         self.timeline.clear()
+        self.recent_steps = []
         self.epoch_table.setRowCount(0)
         self.session.start()
         self._set_training_buttons(ready=True, running=True)
@@ -137,12 +211,102 @@ class MainWindow(QMainWindow):
         if self.session.trainer is not None:
             self.session.trainer.stop()
 
+    def reset(self) -> None:
+        self.session.reset()
+        self.plots.reset()
+        self.timeline.clear()
+        self.recent_steps = []
+        self.epoch_table.setRowCount(0)
+        self.step_label.setText("")
+        self._mark_digit_dirty()
+        self._set_training_buttons(self.session.ready, running=False)
+
+    def balance_latency(self) -> None:
+        """Storage latency := the median train-step compute time of the recent steps."""
+        computes = sorted(e.compute_s for e in self.recent_steps[-200:])
+        if computes:
+            self.controls.set_latency_ms(1e3 * computes[len(computes) // 2])
+
     def apply_knobs(self, changes: dict) -> None:
         try:
             self.session.reconfigure(**changes)
         except ConfigError as exc:
             self.show_error(str(exc))
             self.controls.set_config(self.session.pipeline_config)
+
+    def open_data_folder(self) -> None:
+        folder = QFileDialog.getExistingDirectory(self, "Open a folder of MNIST IDX files")
+        if folder:
+            self.use_data(folder)
+
+    def open_data_npz(self) -> None:
+        path, _ = QFileDialog.getOpenFileName(self, "Open a Keras mnist.npz", "", "NumPy archives (*.npz)")
+        if path:
+            self.use_data(path)
+
+    def use_data(self, path: str) -> None:
+        """Switch to another data source (stops training; prepares it in the background)."""
+        self.session.stop_training()
+        self.session.change_data(path)
+        self.source_label.setText(f"Loading {path}…")
+        if self.settings is not None:
+            self.settings.setValue("data_path", path)
+
+    def save_model(self) -> None:
+        path, _ = QFileDialog.getSaveFileName(self, "Save the model", "pipeviz-mnist.keras",
+                                              "Keras models (*.keras)")
+        if path:
+            self.save_model_to(path)
+
+    def save_model_to(self, path: str) -> None:
+        try:
+            saved = self.session.save_model(path)
+        except Exception as exc:  # ModelFileError, or no model yet: say so, stay usable
+            self.show_error(str(exc))
+            return
+        self.statusBar().showMessage(f"Saved the model to {saved}", 8000)
+
+    def load_model(self) -> None:
+        path, _ = QFileDialog.getOpenFileName(self, "Load a model", "", "Keras models (*.keras)")
+        if path:
+            self.load_model_from(path)
+
+    def load_model_from(self, path: str) -> None:
+        try:
+            self.session.load_model(path)
+        except Exception as exc:
+            self.show_error(str(exc))
+            return
+        self.statusBar().showMessage(f"Predicting with {path}", 8000)
+        self._mark_digit_dirty()
+
+    def _mark_digit_dirty(self) -> None:
+        self._digit_dirty = True
+
+    def update_prediction(self) -> None:
+        """Run the model on the drawing (at most once per frame, and twice a second while
+        training so the bars follow the changing weights)."""
+        predictor = self.session.predictor
+        self._digit_dirty = False
+        self._last_prediction_at = time.monotonic()
+        image = to_mnist(self.canvas.drawing())
+        if image is None or predictor is None:
+            self.prediction = None
+            self.preview.clear()
+            self.prediction_label.setText("" if predictor else "model loading…")
+            self.prediction_bars.show_probabilities(None)
+            self.activations.show_prediction(None)
+            return
+        self.prediction = predictor.predict(image)
+        pixels = np.ascontiguousarray((image * 255).astype(np.uint8))
+        preview = QImage(pixels.data, 28, 28, 28, QImage.Format.Format_Grayscale8).copy()
+        self.preview.setPixmap(QPixmap.fromImage(preview).scaled(84, 84))
+        p = self.prediction
+        self.prediction_label.setText(
+            f"<b style='font-size:18pt'>{p.digit}</b> {100 * p.probabilities[p.digit]:.0f}%"
+            f"<br><small>model: {self.session.model_origin}</small>")
+        self.prediction_bars.show_probabilities(p.probabilities)
+        self.activations.show_prediction(p)
 
     def show_error(self, message: str) -> None:
         log.error("%s", message)
@@ -155,6 +319,7 @@ class MainWindow(QMainWindow):
         self.timeline.add(steps)
         self.plots.add_steps(steps)
         self.recent_steps = (self.recent_steps + steps)[-400:]
+        self.controls.balance_button.setEnabled(True)
 
     def _on_epoch(self, summary: EpochSummary) -> None:
         self.plots.add_epoch(summary)
@@ -165,16 +330,21 @@ class MainWindow(QMainWindow):
                   f"{100 * summary.idle_fraction:.0f}")
         for column, value in enumerate(values):
             self.epoch_table.setItem(row, column, QTableWidgetItem(str(value)))
+        self.epoch_table.resizeColumnsToContents()
+        self.epoch_table.scrollToBottom()
 
     def _on_state(self, event: StateChanged) -> None:
         if event.state == READY:
             self.source_label.setText(f"Data: {event.detail}")
             self.progress.setVisible(False)
+            self._mark_digit_dirty()
         elif event.state == "preparing":
             self.source_label.setText("Loading TensorFlow and the data…")
         running = event.state in ("running", "paused")
         self.controls.pause_button.setText("Resume" if event.state == "paused" else "Pause")
         self._set_training_buttons(self.session.ready, running)
+        if event.state in ("finished", "stopped") and self.session.model_origin == "training":
+            self.session.model_origin = "trained"
         self.statusBar().showMessage(f"Training {event.state}" if event.state not in (READY, "preparing")
                                      else "", 5000)
 
@@ -193,6 +363,10 @@ class MainWindow(QMainWindow):
         state = self.timeline.state_at(now) if self.timeline.events else None
         self.diagram.show_state(state, self.session.pipeline_config)
         self.plots.refresh()
+        weights_moving = self.session.training and self.prediction is not None
+        since = time.monotonic() - self._last_prediction_at
+        if self._digit_dirty or (weights_moving and since > REPREDICT_WHILE_TRAINING_S):
+            self.update_prediction()
         recent = [e for e in self.recent_steps if e.t_trained >= now - 1.0] or self.recent_steps[-50:]
         self.bottleneck_label.setText(bottleneck_text(recent))
         if self.recent_steps:
@@ -203,6 +377,9 @@ class MainWindow(QMainWindow):
     # ----- shutdown --------------------------------------------------------------------
     def closeEvent(self, event) -> None:  # noqa: N802 (Qt API)
         self.bridge.stop()
+        if self.settings is not None:
+            self.settings.setValue("geometry", self.saveGeometry())
+            save_pipeline_config(self.settings, self.session.pipeline_config)
         if not self.session.close(CLOSE_TIMEOUT_S):
             log.warning("the worker did not stop within %.0f s; leaving it (daemon thread)",
                         CLOSE_TIMEOUT_S)

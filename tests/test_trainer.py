@@ -130,3 +130,14 @@ def test_bad_reconfiguration_is_refused_in_the_callers_thread(small_shards):
         trainer.start()
     trainer.stop()
     assert trainer.join(10)
+
+
+def test_epochs_can_change_live(small_shards):
+    trainer, channel = make_trainer(small_shards, epochs=100)
+    trainer.start()
+    assert wait_until(lambda: trainer.global_step > 3, 60)
+    trainer.set_epochs(1)
+    assert trainer.join(60) and trainer.state == "finished"
+    assert len(trainer.history) == 1
+    with pytest.raises(ConfigError, match="epochs=0"):
+        trainer.set_epochs(0)

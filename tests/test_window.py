@@ -66,3 +66,133 @@ def test_bottleneck_text():
     assert bottleneck_text([step(1, wall=0.01, compute=0.003, wait=0.006)]).startswith("input-bound: 60%")
     assert bottleneck_text([step(1, wall=0.01, compute=0.009, wait=0.0005)]).startswith("compute-bound")
     assert bottleneck_text([]) == ""
+
+
+def drag(widget, points):
+    """A stroke made of real mouse events with the left button held (QTest's mouseMove
+    alone does not drag)."""
+    from PySide6.QtCore import QEvent, QPointF, Qt
+    from PySide6.QtGui import QMouseEvent
+    from PySide6.QtWidgets import QApplication
+
+    def send(kind, point, button, buttons):
+        pos = QPointF(*point)
+        event = QMouseEvent(kind, pos, widget.mapToGlobal(pos), button, buttons,
+                            Qt.KeyboardModifier.NoModifier)
+        QApplication.sendEvent(widget, event)
+
+    left = Qt.MouseButton.LeftButton
+    send(QEvent.Type.MouseButtonPress, points[0], left, left)
+    for point in points[1:]:
+        send(QEvent.Type.MouseMove, point, Qt.MouseButton.NoButton, left)
+    send(QEvent.Type.MouseButtonRelease, points[-1], left, Qt.MouseButton.NoButton)
+
+
+def test_drawing_updates_prediction_and_activations(window, qtbot):
+    assert window.canvas.is_empty() and window.prediction_bars.probabilities is None
+    drag(window.canvas, [(85, 20 + 6 * i) for i in range(22)])  # a vertical stroke: a "1"
+    assert not window.canvas.is_empty()
+    qtbot.waitUntil(lambda: window.prediction is not None, timeout=5_000)
+    bars = window.prediction_bars.probabilities
+    assert bars is not None and abs(bars.sum() - 1) < 1e-4
+    assert window.activations.prediction is window.prediction
+    assert len(window.activations._images) == 4
+    assert window.preview.pixmap() is not None and not window.preview.pixmap().isNull()
+    ink = window.prediction.image
+    assert ink[:, 12:16].sum() > ink[:, :8].sum(), "the model input is the centred stroke"
+    window.clear_button.click()
+    qtbot.waitUntil(lambda: window.prediction is None, timeout=5_000)
+    assert window.prediction_bars.probabilities is None
+
+
+def test_prediction_works_while_training_and_with_a_loaded_model(window, qtbot, tmp_path):
+    window.controls.start_button.click()
+    qtbot.waitUntil(lambda: window.plots.last_step >= 10, timeout=60_000)
+    images, labels = window.session.sample_images
+    window.canvas.set_digit(images[0])
+    qtbot.waitUntil(lambda: window.prediction is not None, timeout=5_000)
+    assert window.session.model_origin == "training"
+    window.stop_training()
+    qtbot.waitUntil(lambda: not window.session.training, timeout=10_000)
+    target = tmp_path / "model.keras"
+    window.save_model_to(str(target))
+    assert target.is_file()
+    window.canvas.clear()
+    window.load_model_from(str(target))
+    window.canvas.set_digit(images[1])
+    assert window.session.model_origin == "model.keras"
+    qtbot.waitUntil(lambda: "model.keras" in window.prediction_label.text(), timeout=5_000)
+    assert window.prediction is not None and window.prediction_bars.top == window.prediction.digit
+
+
+def test_bad_files_give_a_dialog_and_the_app_stays_usable(window, qtbot, tmp_path):
+    from PySide6.QtWidgets import QMessageBox
+    junk = tmp_path / "junk.keras"
+    junk.write_text("no model here")
+    window.load_model_from(str(junk))
+    dialog = window.findChild(QMessageBox, "errorDialog")
+    assert dialog is not None and "junk.keras" in dialog.text()
+    dialog.close()
+    window.save_model_to(str(tmp_path / "missing-folder" / "m.keras"))
+    assert any("cannot write" in d.text() for d in window.findChildren(QMessageBox))
+    assert window.controls.start_button.isEnabled()
+
+
+def test_settings_round_trip(tmp_path):
+    from PySide6.QtCore import QSettings
+    from pipeviz.gui.settings import load_pipeline_config, save_pipeline_config
+    settings = QSettings(str(tmp_path / "s.ini"), QSettings.Format.IniFormat)
+    config = PipelineConfig(prefetch=0, cache=True, batch_size=64, storage_latency_ms=3.5)
+    save_pipeline_config(settings, config)
+    settings.sync()
+    again = QSettings(str(tmp_path / "s.ini"), QSettings.Format.IniFormat)
+    assert load_pipeline_config(again) == config
+    again.setValue("pipeline/batch_size", "zero")
+    assert load_pipeline_config(again).batch_size == 32, "a bad saved value falls back"
+
+
+def test_reset_balance_and_live_epochs(window, qtbot):
+    window.controls.start_button.click()
+    qtbot.waitUntil(lambda: window.plots.last_step >= 15, timeout=60_000)
+    window.controls.balance_button.click()
+    computes = sorted(e.compute_s for e in window.recent_steps[-200:])
+    expected = 1e3 * computes[len(computes) // 2]
+    latency = window.session.pipeline_config.storage_latency_ms
+    assert abs(latency - min(expected, 20.0)) <= 0.11, (latency, expected)
+    window.controls.epochs_spin.setValue(1)  # live: this run ends after its first epoch
+    trainer = window.session.trainer
+    qtbot.waitUntil(lambda: trainer.state == "finished", timeout=120_000)
+    qtbot.waitUntil(lambda: window.epoch_table.rowCount() == 1, timeout=5_000)
+    assert len(trainer.history) == 1
+    window.controls.reset_button.click()
+    assert window.epoch_table.rowCount() == 0 and window.plots.last_step == 0
+    assert window.session.model_origin == "untrained"
+    assert window.controls.start_button.isEnabled()
+
+
+def test_nan_loss_does_not_break_the_plots(qtbot):
+    from pipeviz.gui.plots import LivePlots
+    from test_events import step
+    plots = LivePlots()
+    qtbot.addWidget(plots)
+    plots.show()
+    events = [step(n) for n in range(1, 50)]
+    events[20] = events[20].__class__(**{**{f: getattr(events[20], f) for f in events[20].__slots__},
+                                         "loss": float("nan")})
+    plots.add_steps(events)
+    plots.refresh()
+    plots.repaint()
+    x, y = plots.loss_smooth.getData()
+    assert len(x) == 49 and np.isfinite(y).all()
+
+
+def test_window_shows_before_tensorflow_is_imported():
+    import subprocess
+    import sys
+    code = ("import sys; from PySide6.QtWidgets import QApplication; app = QApplication([]);"
+            "from pipeviz.core.session import Session; from pipeviz.gui.window import MainWindow;"
+            "w = MainWindow(Session()); w.show(); app.processEvents();"
+            "print('tensorflow' in sys.modules)")
+    result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120)
+    assert result.returncode == 0, result.stderr[-2000:]
+    assert result.stdout.strip().splitlines()[-1] == "False"

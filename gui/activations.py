@@ -1,0 +1,122 @@
+"""What every layer does with the drawn digit: input, Conv2D maps, pooled maps, Dense units,
+and the softmax as ten labelled bars with the top class highlighted."""
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+import numpy as np
+import pyqtgraph as pg
+from PySide6.QtCore import QRectF, Qt
+from PySide6.QtGui import QColor, QImage, QPainter
+from PySide6.QtWidgets import QSizePolicy, QWidget
+
+if TYPE_CHECKING:  # importing core.predict would load TensorFlow before the window shows
+    from pipeviz.core.predict import Prediction
+
+_LUT = pg.colormap.get("viridis").getLookupTable(nPts=256, alpha=False).astype(np.uint8)
+
+
+def heat_image(values: np.ndarray, scale: float) -> QImage:
+    """A 2-D array as a viridis QImage, values divided by `scale` (0 maps to dark)."""
+    index = np.clip(values / scale if scale > 0 else values * 0, 0, 1) * 255
+    rgb = np.ascontiguousarray(_LUT[index.astype(np.uint8)])
+    h, w = values.shape
+    return QImage(rgb.data, w, h, 3 * w, QImage.Format.Format_RGB888).copy()
+
+
+def mosaic(maps: np.ndarray, columns: int) -> np.ndarray:
+    """(H, W, C) feature maps -> one (rows*(H+1), columns*(W+1)) image with 1-px gaps."""
+    h, w, count = maps.shape
+    rows = -(-count // columns)
+    out = np.full((rows * (h + 1), columns * (w + 1)), np.nan)
+    for c in range(count):
+        r, k = divmod(c, columns)
+        out[r * (h + 1): r * (h + 1) + h, k * (w + 1): k * (w + 1) + w] = maps[:, :, c]
+    return np.nan_to_num(out, nan=0.0)
+
+
+class ActivationsView(QWidget):
+    ROWS = ("Input 28x28", "Conv2D feature maps", "MaxPooling", "Dense units")
+
+    def __init__(self, parent: QWidget | None = None):
+        super().__init__(parent)
+        self.setObjectName("activationsView")
+        self.setMinimumSize(300, 240)
+        self.setSizePolicy(QSizePolicy.Policy.Expanding, QSizePolicy.Policy.Expanding)
+        self.prediction: Prediction | None = None
+        self._images: list[QImage] = []
+
+    def show_prediction(self, prediction: Prediction | None) -> None:
+        self.prediction = prediction
+        self._images = [] if prediction is None else self._render(prediction)
+        self.update()
+
+    @staticmethod
+    def _render(p: Prediction) -> list[QImage]:
+        conv, pool, dense = p.layers["conv"], p.layers["pool"], p.layers["dense"]
+        columns = 16 if conv.shape[-1] >= 16 else conv.shape[-1]
+        strip = np.tile(dense[None, :], (6, 1))
+        return [heat_image(p.image, 1.0), heat_image(mosaic(conv, columns), float(conv.max())),
+                heat_image(mosaic(pool, columns), float(pool.max())),
+                heat_image(strip, float(dense.max()))]
+
+    def paintEvent(self, _event) -> None:  # noqa: N802
+        painter = QPainter(self)
+        painter.fillRect(self.rect(), QColor(250, 250, 252))
+        if not self._images:
+            painter.setPen(QColor(140, 140, 150))
+            painter.drawText(self.rect(), Qt.AlignmentFlag.AlignCenter,
+                             "Draw a digit to see every layer react")
+            painter.end()
+            return
+        label_h, gap = 16, 6
+        heights = (0.8, 1.0, 1.0, 0.35)
+        unit = (self.height() - len(heights) * (label_h + gap)) / sum(heights)
+        y = 0.0
+        for title, image, weight in zip(self.ROWS, self._images, heights):
+            painter.setPen(QColor(40, 40, 50))
+            painter.drawText(QRectF(4, y, self.width(), label_h), Qt.AlignmentFlag.AlignLeft, title)
+            y += label_h
+            height = unit * weight
+            width = min(self.width() - 8.0, height * image.width() / image.height())
+            if title == "Dense units":
+                width = self.width() - 8.0
+            painter.drawImage(QRectF(4, y, width, height), image)
+            y += height + gap
+        painter.end()
+
+
+class PredictionBars(QWidget):
+    """The softmax: one labelled bar per digit; the top class in a strong colour."""
+
+    def __init__(self, parent: QWidget | None = None):
+        super().__init__(parent)
+        self.setObjectName("predictionBars")
+        self.setMinimumSize(220, 120)
+        self.probabilities: np.ndarray | None = None
+
+    def show_probabilities(self, probabilities: np.ndarray | None) -> None:
+        self.probabilities = probabilities
+        self.update()
+
+    @property
+    def top(self) -> int | None:
+        return None if self.probabilities is None else int(np.argmax(self.probabilities))
+
+    def paintEvent(self, _event) -> None:  # noqa: N802
+        painter = QPainter(self)
+        painter.fillRect(self.rect(), QColor(250, 250, 252))
+        row_h = self.height() / 10
+        probabilities = self.probabilities if self.probabilities is not None else np.zeros(10)
+        top = self.top
+        for digit in range(10):
+            y = digit * row_h
+            painter.setPen(QColor(30, 30, 40))
+            painter.drawText(QRectF(2, y, 16, row_h), Qt.AlignmentFlag.AlignCenter, str(digit))
+            width = (self.width() - 70) * float(probabilities[digit])
+            painter.fillRect(QRectF(20, y + 2, max(1.0, width), row_h - 4),
+                             QColor(220, 90, 30) if digit == top else QColor(120, 150, 200))
+            painter.drawText(QRectF(self.width() - 48, y, 46, row_h),
+                             Qt.AlignmentFlag.AlignRight | Qt.AlignmentFlag.AlignVCenter,
+                             f"{100 * probabilities[digit]:.0f}%")
+        painter.end()
