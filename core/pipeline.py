@@ -161,15 +161,24 @@ class TrainPipeline:
         self._cache_key: tuple | None = None
         self.cache_complete = False
 
+    @staticmethod
+    def _cache_key_of(config: PipelineConfig) -> tuple:
+        """The knobs upstream of the cache: changing any of them makes a new, empty cache."""
+        return (config.parallel_reads, config.storage_latency_ms, config.latency_per, config.batch_size)
+
     def _cache_source(self, config: PipelineConfig) -> tf.data.Dataset:
-        key = (config.parallel_reads, config.storage_latency_ms, config.latency_per, config.batch_size)
+        key = self._cache_key_of(config)
         if self._cached is None or key != self._cache_key:
             self._cached = _read_shards(list(self.shards.train_files), config, None).cache()
             self._cache_key, self.cache_complete = key, False
         return self._cached
 
+    def cache_ready_for(self, config: PipelineConfig) -> bool:
+        return self.cache_complete and self._cache_key == self._cache_key_of(config)
+
     def uses_cache(self, config: PipelineConfig, resuming: bool) -> bool:
-        return config.cache and (self.cache_complete or not resuming)
+        """Read through the cache: on a fresh epoch (which fills it), or when it is complete."""
+        return config.cache and (not resuming or self.cache_ready_for(config))
 
     def dataset(self, config: PipelineConfig, epoch: int, remaining: np.ndarray | None = None,
                 rebuild: int = 0, instrument: bool = True) -> tuple[tf.data.Dataset, tf.Variable]:
@@ -190,7 +199,7 @@ class TrainPipeline:
 
     def mark_pass_complete(self, config: PipelineConfig) -> None:
         """An iterator over the cached source reached its end: tf.data now keeps the cache."""
-        if config.cache and self._cached is not None:
+        if config.cache and self._cache_key == self._cache_key_of(config):
             self.cache_complete = True
 
 

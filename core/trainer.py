@@ -248,8 +248,10 @@ class Trainer:
                 if not self._train_epoch(epoch):
                     break
                 epoch += 1
-            self._set_state(FINISHED if self._budget_left() else STOPPED, "step budget reached"
-                            if not self._budget_left() else "")
+            if self._budget_left():
+                self._set_state(FINISHED)
+            else:
+                self._set_state(STOPPED, f"step budget of {self.config.max_steps} reached")
         except _Stop:
             self._set_state(STOPPED)
         except Exception as exc:  # report, never die silently in a thread

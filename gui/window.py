@@ -88,6 +88,7 @@ class MainWindow(QMainWindow):
         self.bottleneck_label = QLabel("")
         self.bottleneck_label.setObjectName("bottleneckLabel")
         self.bottleneck_label.setWordWrap(True)
+        self.bottleneck_label.setMinimumHeight(2 * self.bottleneck_label.fontMetrics().lineSpacing() + 4)
         self.progress = QProgressBar()
         self.progress.setVisible(False)
         left = QWidget()

@@ -65,3 +65,23 @@ def test_bad_data_path_is_a_clear_error(tmp_path):
     result = run("-m", "pipeviz", "bench", "--data", str(tmp_path), "--steps", "5")
     assert result.returncode == 2
     assert "holds no MNIST files" in result.stderr and "Traceback" not in result.stderr
+
+
+def test_screenshot_run_trains_draws_and_exits_cleanly(small_data, tmp_path):
+    """`pipeviz --screenshot` as documented: trains, draws a held-out digit, saves, exits 0."""
+    import os
+    npz = tmp_path / "small.npz"
+    np.savez(npz, x_train=small_data.train_images, y_train=small_data.train_labels)
+    shot = tmp_path / "shot.png"
+    env = {**os.environ, "PIPEVIZ_CACHE_DIR": str(tmp_path / "cache"), "QT_QPA_PLATFORM": "offscreen",
+           "XDG_CONFIG_HOME": str(tmp_path / "config"), "PIPEVIZ_OFFLINE": "1"}
+    result = run("-m", "pipeviz", "--data", str(npz), "--screenshot", str(shot),
+                 "--train-seconds", "3", env=env, timeout=300)
+    assert result.returncode == 0, result.stderr[-3000:]
+    assert "Traceback" not in result.stderr
+    from PySide6.QtGui import QImage
+    image = QImage(str(shot))
+    assert (image.width(), image.height()) == (1280, 800)
+    pixels = np.frombuffer(image.convertToFormat(QImage.Format.Format_Grayscale8).constBits(),
+                           np.uint8)
+    assert pixels.std() > 20, "the screenshot is blank"

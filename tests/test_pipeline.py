@@ -103,3 +103,19 @@ def test_cache_serves_later_epochs_from_memory(small_shards):
     assert pipeline.cache_complete
     assert timings[0] > 12 * 0.015, "the first pass pays the storage latency"
     assert timings[1] < timings[0] / 3, f"cached pass not faster: {timings}"
+
+
+def test_cache_completeness_belongs_to_the_knobs_that_filled_it(small_shards):
+    from pipeviz.core.pipeline import TrainPipeline
+
+    pipeline = TrainPipeline(small_shards)
+    config = preset("cache", PipelineConfig(batch_size=100))
+    dataset, _ = pipeline.dataset(config, epoch=0)
+    for _ in dataset:
+        pass
+    pipeline.mark_pass_complete(config)
+    assert pipeline.uses_cache(config, resuming=True)
+    changed = config.replace(parallel_reads=2)  # upstream of the cache: a new, empty one
+    assert not pipeline.uses_cache(changed, resuming=True)
+    assert pipeline.uses_cache(changed, resuming=False)
+    assert pipeline.uses_cache(config.replace(prefetch=2), resuming=True), "downstream knob"

@@ -196,3 +196,23 @@ def test_window_shows_before_tensorflow_is_imported():
     result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120)
     assert result.returncode == 0, result.stderr[-2000:]
     assert result.stdout.strip().splitlines()[-1] == "False"
+
+
+def test_bad_data_path_gives_a_dialog_and_another_can_be_opened(qtbot, tmp_path, small_data):
+    from PySide6.QtWidgets import QMessageBox
+    empty = tmp_path / "empty"
+    empty.mkdir()
+    session = Session(empty, cache_dir=tmp_path / "cache")
+    win = MainWindow(session)
+    qtbot.addWidget(win)
+    win.show()
+    session.prepare()
+    qtbot.waitUntil(lambda: win.findChild(QMessageBox, "errorDialog") is not None, timeout=60_000)
+    assert "holds no MNIST files" in win.findChild(QMessageBox, "errorDialog").text()
+    assert not win.controls.start_button.isEnabled()
+    npz = tmp_path / "good.npz"
+    np.savez(npz, x_train=small_data.train_images, y_train=small_data.train_labels)
+    win.use_data(str(npz))
+    qtbot.waitUntil(lambda: session.ready and win.controls.start_button.isEnabled(), timeout=60_000)
+    assert "good.npz" in win.source_label.text()
+    win.close()
