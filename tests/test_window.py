@@ -28,9 +28,12 @@ def test_widgets_have_stable_names(window):
     for name, kind in (("startButton", QPushButton), ("pauseButton", QPushButton),
                        ("stopButton", QPushButton), ("prefetchToggle", QCheckBox),
                        ("parallelReadsToggle", QCheckBox), ("storageLatencySlider", QSlider),
-                       ("batchSizeSpin", QSpinBox), ("epochTable", QTableWidget)):
+                       ("batchSizeSpin", QSpinBox), ("epochTable", QTableWidget),
+                       ("clearCanvasButton", QPushButton), ("resetButton", QPushButton),
+                       ("epochsSpin", QSpinBox), ("balanceLatencyButton", QPushButton)):
         assert window.findChild(kind, name) is not None, name
-    for name in ("pipelineDiagram", "lossPlot", "accuracyPlot", "idlePlot"):
+    for name in ("pipelineDiagram", "lossPlot", "accuracyPlot", "idlePlot", "digitCanvas",
+                 "activationsView", "predictionBars"):
         assert window.findChild(object, name) is not None, name
     assert "small.npz" in window.source_label.text()
 
