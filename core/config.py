@@ -112,7 +112,8 @@ class TrainerConfig:
     Keras), which keeps Python out of the step loop; commands apply between calls."""
 
     epochs: int = 5
-    learning_rate: float = 1e-3
+    learning_rate: float = 2e-3
+    """Initial Adam rate; it decays (cosine) over the planned run, see core/schedule.py."""
     steps_per_execution: int = 4
     seed: int = 0
     max_steps: int | None = None

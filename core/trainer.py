@@ -30,6 +30,7 @@ tf = configure_tensorflow()
 import keras  # noqa: E402  (after the thread set-up)
 
 from .model import build_model  # noqa: E402
+from .schedule import PlannedCosineDecay  # noqa: E402
 from .pipeline import STAMP_KEYS, TrainPipeline, steps_in, validation_dataset  # noqa: E402
 
 log = logging.getLogger(__name__)
@@ -102,7 +103,8 @@ class Trainer:
         self.config = config or TrainerConfig()
         self.channel = channel if channel is not None else EventChannel()
         self.model = model or build_model(self.config.seed)
-        self.optimizer = keras.optimizers.Adam(self.config.learning_rate)
+        self.schedule = PlannedCosineDecay(self.config.learning_rate, 1)
+        self.optimizer = keras.optimizers.Adam(self.schedule)
         self.optimizer.build(self.model.trainable_variables)  # its slots exist before tracing
         self._pipeline = TrainPipeline(shards, self.config.seed)
         self._pipeline_config = pipeline_config or PipelineConfig()
@@ -113,6 +115,7 @@ class Trainer:
         self._stop_requested = threading.Event()
         self.target_epochs = self.config.epochs
         """How many epochs to train; `set_epochs` changes it live."""
+        self._replan()
         self.global_step = 0
         self.epoch = 0
         self.epoch_coverage = np.zeros(shards.train_count, dtype=np.int32)
@@ -154,6 +157,12 @@ class Trainer:
         if epochs < 1:
             raise ConfigError(f"epochs={epochs} is out of range: use 1 or more.")
         self.target_epochs = epochs
+        self._replan()
+
+    def _replan(self) -> None:
+        """Point the learning-rate decay at the end of the run as now planned."""
+        per_epoch = steps_in(self.shards.train_count, self._pipeline_config.batch_size)
+        self.schedule.replan(self.target_epochs * per_epoch)
 
     def reconfigure(self, config: PipelineConfig | None = None, **changes: Any) -> PipelineConfig:
         """Change pipeline knobs; they apply from the next step call. Returns the new config
@@ -286,6 +295,7 @@ class Trainer:
                 rebuild += 1
                 changed = new_config.changed_fields(self._pipeline_config)
                 self._pipeline_config = new_config
+                self._replan()
                 segment = self._new_segment(new_config, epoch, rebuild)
                 self.channel.put(ConfigApplied(self.global_step + 1, time.time(), new_config, changed))
                 continue

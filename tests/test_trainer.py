@@ -141,3 +141,26 @@ def test_epochs_can_change_live(small_shards):
     assert len(trainer.history) == 1
     with pytest.raises(ConfigError, match="epochs=0"):
         trainer.set_epochs(0)
+
+
+def test_learning_rate_decays_over_the_planned_run_and_replans_live(small_shards):
+    from pipeviz.core.schedule import FLOOR
+    trainer, _ = make_trainer(small_shards, epochs=2, learning_rate=0.002)
+    schedule = trainer.schedule
+    planned = 2 * -(-small_shards.train_count // 32)
+    assert float(schedule.planned_steps.numpy()) == planned
+    assert float(schedule(0)) == pytest.approx(0.002)
+    assert float(schedule(planned // 2)) == pytest.approx(0.002 * (FLOOR + (1 - FLOOR) * 0.5), rel=1e-3)
+    assert float(schedule(planned)) == pytest.approx(0.002 * FLOOR)
+    assert float(schedule(10 * planned)) == pytest.approx(0.002 * FLOOR), "never below the floor"
+    trainer.set_epochs(4)
+    assert float(schedule.planned_steps.numpy()) == 2 * planned
+    trainer.start()
+    try:
+        assert wait_until(lambda: trainer.global_step > 2, 60)
+        trainer.reconfigure(batch_size=64)  # live: the plan follows the new steps per epoch
+        assert wait_until(lambda: trainer.pipeline_config.batch_size == 64, 30)
+        assert float(schedule.planned_steps.numpy()) == 4 * -(-small_shards.train_count // 64)
+    finally:
+        trainer.stop()
+        assert trainer.join(10)
