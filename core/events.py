@@ -59,6 +59,12 @@ class StepEvent:
         return max(0.0, self.t_taken - self.t_enqueued)
 
 
+def images_per_second(steps: list[StepEvent]) -> float:
+    """Throughput over a run of steps: images trained / wall time they took."""
+    wall = sum(e.wall_s for e in steps)
+    return sum(e.batch_size for e in steps) / wall if wall > 0 else 0.0
+
+
 @dataclass(frozen=True, slots=True)
 class EpochSummary:
     epoch: int

@@ -33,7 +33,7 @@ class Session:
         self.sample_images = None  # a few real held-out digits, for demos and screenshots
         self.trainer = None
         self.predictor = None
-        self.model_origin = ""  # "untrained", "training", "trained" or a file name
+        self._model_file: str | None = None  # set while predicting with a loaded file
         self._loader: threading.Thread | None = None
 
     # ----- preparation ---------------------------------------------------------------
@@ -53,7 +53,7 @@ class Session:
             data = find_data(self.data_path, cache_dir=self.cache_dir)
             self.source_description = data.source.description
             self.sample_images = (data.val_images[:32], data.val_labels[:32])
-            self._use_model(None, "untrained")
+            self._use_model(None)
             self.shards = prepare_shards(
                 data, self.cache_dir,
                 progress=lambda done, total: self.channel.put(Progress("writing shards", done, total)))
@@ -76,12 +76,21 @@ class Session:
     def ready(self) -> bool:
         return self.shards is not None
 
-    def _use_model(self, model, origin: str) -> None:
+    def _use_model(self, model, file_name: str | None = None) -> None:
         from .model import build_model
         from .predict import Predictor
 
         self.predictor = Predictor(model if model is not None else build_model(self.trainer_config.seed))
-        self.model_origin = origin
+        self._model_file = file_name
+
+    @property
+    def model_origin(self) -> str:
+        """What the predictions come from: a file name, or an untrained/training/trained model."""
+        if self._model_file:
+            return self._model_file
+        if self.trainer is None:
+            return "untrained"
+        return "training" if self.training else "trained"
 
     def load_model(self, path: str | Path) -> None:
         """Use a saved `.keras` model for predictions (stops any training first).
@@ -110,7 +119,7 @@ class Session:
 
         self.stop_training()
         model = build_model(self.trainer_config.seed)
-        self._use_model(model, "training")
+        self._use_model(model)
         self.trainer = Trainer(self.shards, self.pipeline_config, self.trainer_config, self.channel,
                                model=model)
         self.trainer.start()
@@ -137,7 +146,7 @@ class Session:
         self.stop_training()
         self.trainer = None
         if self.ready:
-            self._use_model(None, "untrained")
+            self._use_model(None)
 
     def stop_training(self, timeout: float = 5.0) -> bool:
         if self.trainer is None:

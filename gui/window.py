@@ -13,7 +13,7 @@ from PySide6.QtWidgets import (QFileDialog, QHBoxLayout, QLabel, QMainWindow, QM
 
 from pipeviz.core.config import ConfigError
 from pipeviz.core.digits import to_mnist
-from pipeviz.core.events import ConfigApplied, EpochSummary, StateChanged
+from pipeviz.core.events import ConfigApplied, EpochSummary, StateChanged, images_per_second
 from pipeviz.core.session import READY, Session
 from pipeviz.core.timeline import Timeline
 
@@ -285,8 +285,8 @@ class MainWindow(QMainWindow):
         self._digit_dirty = True
 
     def update_prediction(self) -> None:
-        """Run the model on the drawing (at most once per frame, and twice a second while
-        training so the bars follow the changing weights)."""
+        """Run the model on the drawing: when it changed (at most once per frame), and every
+        REPREDICT_WHILE_TRAINING_S while training, so the bars follow the changing weights."""
         predictor = self.session.predictor
         self._digit_dirty = False
         self._last_prediction_at = time.monotonic()
@@ -344,8 +344,6 @@ class MainWindow(QMainWindow):
         running = event.state in ("running", "paused")
         self.controls.pause_button.setText("Resume" if event.state == "paused" else "Pause")
         self._set_training_buttons(self.session.ready, running)
-        if event.state in ("finished", "stopped") and self.session.model_origin == "training":
-            self.session.model_origin = "trained"
         self.statusBar().showMessage(f"Training {event.state}" if event.state not in (READY, "preparing")
                                      else "", 5000)
 
@@ -372,8 +370,8 @@ class MainWindow(QMainWindow):
         self.bottleneck_label.setText(bottleneck_text(recent))
         if self.recent_steps:
             last = self.recent_steps[-1]
-            ips = sum(e.batch_size for e in recent) / max(sum(e.wall_s for e in recent), 1e-9)
-            self.step_label.setText(f"epoch {last.epoch + 1} · step {last.step} · {ips:,.0f} images/s")
+            self.step_label.setText(f"epoch {last.epoch + 1} · step {last.step} · "
+                                    f"{images_per_second(recent):,.0f} images/s")
 
     # ----- shutdown --------------------------------------------------------------------
     def closeEvent(self, event) -> None:  # noqa: N802 (Qt API)

@@ -46,12 +46,11 @@ def test_bench_json_on_small_data(small_data, tmp_path):
     np.savez(npz, x_train=small_data.train_images, y_train=small_data.train_labels)
     env = {**os.environ, "PIPEVIZ_CACHE_DIR": str(tmp_path / "cache")}
     result = run("-m", "pipeviz", "bench", "--data", str(npz), "--steps", "20", "--warmup", "3",
-                 "--configs", "naive,prefetch", "--storage-latency-ms", "2", "--json",
+                 "--configs", "prefetch", "--storage-latency-ms", "2", "--json",
                  "--events", "both", env=env)
     assert result.returncode == 0, result.stderr[-3000:]
     rows = json.loads(result.stdout)
-    assert [r["config"] for r in rows] == ["naive", "naive (events off)",
-                                           "prefetch", "prefetch (events off)"]
+    assert [r["config"] for r in rows] == ["prefetch", "prefetch (events off)"]
     assert rows[0]["median_step_ms"] > 0 and rows[1]["median_step_ms"] is None
     for row in rows:
         assert row["steps"] == 20 and row["images_per_s"] > 0

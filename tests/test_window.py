@@ -167,6 +167,12 @@ def test_reset_balance_and_live_epochs(window, qtbot):
     qtbot.waitUntil(lambda: trainer.state == "finished", timeout=120_000)
     qtbot.waitUntil(lambda: window.epoch_table.rowCount() == 1, timeout=5_000)
     assert len(trainer.history) == 1
+    summary = trainer.history[0]
+    row = [window.epoch_table.item(0, c).text() for c in range(window.epoch_table.columnCount())]
+    assert row == ["1", f"{summary.train_loss:.4f}", f"{summary.train_accuracy:.4f}",
+                   f"{summary.val_loss:.4f}", f"{summary.val_accuracy:.4f}",
+                   f"{summary.seconds:.1f}", f"{100 * summary.idle_fraction:.0f}"]
+    assert window.session.model_origin == "trained"
     window.controls.reset_button.click()
     assert window.epoch_table.rowCount() == 0 and window.plots.last_step == 0
     assert window.session.model_origin == "untrained"
