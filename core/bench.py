@@ -18,7 +18,7 @@ from .events import EventChannel, StepEvent
 from .shards import ShardSet, prepare_shards
 
 if TYPE_CHECKING:
-    from .trainer import StepTotals
+    from .trainer import StepTotals, Trainer
 
 log = logging.getLogger(__name__)
 
@@ -56,37 +56,37 @@ def summarize(name: str, config: PipelineConfig, totals: StepTotals,
         storage_latency_ms=config.storage_latency_ms, description=config.describe())
 
 
+def _train(shards: ShardSet, config: PipelineConfig, trainer_config: TrainerConfig
+           ) -> tuple["Trainer", list[StepEvent]]:
+    """Train a fresh model to the step budget; the trainer and every step event."""
+    from .trainer import Trainer
+
+    channel = EventChannel(lossy_capacity=(trainer_config.max_steps or 0) + 16)
+    trainer = Trainer(shards, config, trainer_config, channel)
+    trainer.start()
+    trainer.join()
+    return trainer, [e for e in channel.drain() if isinstance(e, StepEvent)]
+
+
 def run_config(shards: ShardSet, name: str, config: PipelineConfig, steps: int, warmup: int,
                seed: int = 0, events: bool = True) -> BenchResult:
     """Train a fresh model (same seed) for warmup + steps under `config`; measure the rest.
     With `events=False` the pipeline carries no stage stamps and no step events are made:
     the difference to `events=True` is the cost of the event hooks."""
-    from .trainer import Trainer
-
-    channel = EventChannel(lossy_capacity=warmup + steps + 16)
-    trainer = Trainer(shards, config, TrainerConfig(
+    trainer, step_events = _train(shards, config, TrainerConfig(
         epochs=10_000, max_steps=warmup + steps, seed=seed, record_events=events,
-        measure_after_step=warmup), channel)
-    trainer.start()
-    trainer.join()
+        measure_after_step=warmup))
     if trainer.state == "error":
         raise RuntimeError(f"config {name} failed: see the log")
-    step_events = [e for e in channel.drain() if isinstance(e, StepEvent)][warmup:]
     label = name if events else f"{name} (events off)"
-    return summarize(label, config, trainer.totals, step_events)
+    return summarize(label, config, trainer.totals, step_events[warmup:])
 
 
 def measure_step_ms(shards: ShardSet, batch_size: int, steps: int = 120) -> float:
     """The median in-graph compute time of one train step (no storage latency)."""
-    from .trainer import Trainer
-
-    channel = EventChannel(lossy_capacity=steps + 16)
     config = preset("naive", PipelineConfig(batch_size=batch_size))
-    trainer = Trainer(shards, config, TrainerConfig(max_steps=steps), channel)
-    trainer.start()
-    trainer.join()
-    computes = [e.compute_s for e in channel.drain() if isinstance(e, StepEvent)][steps // 4:]
-    return float(np.median(computes)) * 1e3
+    _, step_events = _train(shards, config, TrainerConfig(max_steps=steps))
+    return float(np.median([e.compute_s for e in step_events[steps // 4:]])) * 1e3
 
 
 def format_table(results: list[BenchResult]) -> str:

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from collections import deque
 from dataclasses import dataclass, field
+from itertools import islice
 from statistics import median
 from typing import Iterable
 
@@ -68,10 +69,27 @@ class Timeline:
     def clear(self) -> None:
         self.events.clear()
 
+    def since(self, t0: float) -> list[StepEvent]:
+        """Steps trained at or after `t0`, oldest first. Steps finish in order, so the walk
+        from the newest stops at the first older one: per-frame cost follows the rate window,
+        not the whole retained timeline."""
+        found = []
+        for event in reversed(self.events):
+            if event.t_trained < t0:
+                break
+            found.append(event)
+        found.reverse()
+        return found
+
+    def last(self, count: int) -> list[StepEvent]:
+        """The `count` most recent steps, oldest first."""
+        return list(islice(reversed(self.events), count))[::-1]
+
     def state_at(self, t: float, rate_window_s: float = 1.0) -> DiagramState:
         state = DiagramState(t, {stage: [] for stage in STAGES})
-        recent = [e for e in self.events if t - rate_window_s <= e.t_trained and e.t_loaded <= t]
-        for event in self.events:
+        # Every batch still in the pipeline at t finishes after t, so it is among these.
+        recent = [e for e in self.since(t - rate_window_s) if e.t_loaded <= t]
+        for event in recent:
             stage = stage_at(event, t)
             if stage:
                 state.tokens[stage].append(event.step)

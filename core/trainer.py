@@ -159,9 +159,10 @@ class Trainer:
         self.target_epochs = epochs
         self._replan()
 
-    def _replan(self) -> None:
+    def _replan(self, config: PipelineConfig | None = None) -> None:
         """Point the learning-rate decay at the end of the run as now planned."""
-        per_epoch = steps_in(self.shards.train_count, self._pipeline_config.batch_size)
+        config = config or self._pipeline_config
+        per_epoch = steps_in(self.shards.train_count, config.batch_size)
         self.schedule.replan(self.target_epochs * per_epoch)
 
     def reconfigure(self, config: PipelineConfig | None = None, **changes: Any) -> PipelineConfig:
@@ -294,8 +295,8 @@ class Trainer:
             if new_config is not None:
                 rebuild += 1
                 changed = new_config.changed_fields(self._pipeline_config)
+                self._replan(new_config)  # before publishing it: observers see a consistent pair
                 self._pipeline_config = new_config
-                self._replan()
                 segment = self._new_segment(new_config, epoch, rebuild)
                 self.channel.put(ConfigApplied(self.global_step + 1, time.time(), new_config, changed))
                 continue

@@ -56,7 +56,6 @@ class MainWindow(QMainWindow):
         self.session = session
         self.settings = settings
         self.timeline = Timeline()
-        self.recent_steps: list = []
         self.prediction = None
         self._digit_dirty = False
         self._last_prediction_at = 0.0
@@ -184,9 +183,14 @@ class MainWindow(QMainWindow):
     def _set_training_buttons(self, ready: bool, running: bool) -> None:
         self.controls.start_button.setEnabled(ready and not running)
         self.controls.reset_button.setEnabled(ready)
-        self.controls.balance_button.setEnabled(bool(self.recent_steps))
+        self.controls.balance_button.setEnabled(bool(self.timeline.events))
         self.controls.pause_button.setEnabled(running)
         self.controls.stop_button.setEnabled(running)
+
+    @property
+    def recent_steps(self) -> list:
+        """The last few hundred steps (from the timeline, which already holds them)."""
+        return self.timeline.last(400)
 
     # ----- actions ---------------------------------------------------------------------
     def start_training(self) -> None:
@@ -194,7 +198,6 @@ class MainWindow(QMainWindow):
             return
         self.plots.reset()
         self.timeline.clear()
-        self.recent_steps = []
         self.epoch_table.setRowCount(0)
         self.session.start()
         self._set_training_buttons(ready=True, running=True)
@@ -216,7 +219,6 @@ class MainWindow(QMainWindow):
         self.session.reset()
         self.plots.reset()
         self.timeline.clear()
-        self.recent_steps = []
         self.epoch_table.setRowCount(0)
         self.step_label.setText("")
         self._mark_digit_dirty()
@@ -319,7 +321,6 @@ class MainWindow(QMainWindow):
     def _on_steps(self, steps: list) -> None:
         self.timeline.add(steps)
         self.plots.add_steps(steps)
-        self.recent_steps = (self.recent_steps + steps)[-400:]
         self.controls.balance_button.setEnabled(True)
 
     def _on_epoch(self, summary: EpochSummary) -> None:
@@ -366,10 +367,10 @@ class MainWindow(QMainWindow):
         since = time.monotonic() - self._last_prediction_at
         if self._digit_dirty or (weights_moving and since > REPREDICT_WHILE_TRAINING_S):
             self.update_prediction()
-        recent = [e for e in self.recent_steps if e.t_trained >= now - 1.0] or self.recent_steps[-50:]
+        recent = self.timeline.since(now - 1.0) or self.timeline.last(50)
         self.bottleneck_label.setText(bottleneck_text(recent))
-        if self.recent_steps:
-            last = self.recent_steps[-1]
+        if recent:
+            last = recent[-1]
             self.step_label.setText(f"epoch {last.epoch + 1} · step {last.step} · "
                                     f"{images_per_second(recent):,.0f} images/s")
 

@@ -33,3 +33,11 @@ def test_old_events_leave_the_window():
     timeline = Timeline(window_s=1.0)
     timeline.add([batch(n, n, n + 0.1, n + 0.1, n, n + 0.1, n + 0.2) for n in range(10)])
     assert [e.step for e in timeline.events] == [8, 9]
+
+
+def test_since_and_last_walk_back_from_the_newest():
+    timeline = Timeline(window_s=100)
+    timeline.add([batch(n, n, n + 0.1, n + 0.1, n, n + 0.1, n + 0.2) for n in range(10)])
+    assert [e.step for e in timeline.since(6.5)] == [7, 8, 9]
+    assert [e.step for e in timeline.last(3)] == [7, 8, 9]
+    assert timeline.since(20) == [] and len(timeline.last(50)) == 10
