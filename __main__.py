@@ -39,6 +39,8 @@ def build_parser() -> argparse.ArgumentParser:
                         help="train, save a PNG of the window to PATH, and exit")
     parser.add_argument("--train-seconds", type=float, default=10.0, metavar="N",
                         help="with --screenshot: seconds of training first (10)")
+    parser.add_argument("--startup-report", metavar="PATH", help=argparse.SUPPRESS)
+    # (benchmarks/startup.py: write when the window showed and the data was ready, then exit)
     subparsers = parser.add_subparsers(dest="command")
     _add_bench(subparsers)
     return parser

@@ -121,6 +121,10 @@ class TrainerConfig:
     measure_after_step: int = 0
     """Steps up to this one (warm-up: tracing, first shuffle fill) are left out of
     `Trainer.totals`."""
+    summary_dir: str | None = None
+    """Write TensorBoard scalars here (None: none are written)."""
+    summary_every: int = 25
+    """Steps averaged into each scalar point written."""
 
     def __post_init__(self) -> None:
         _check(self.epochs >= 1, "epochs", self.epochs, "use 1 or more")

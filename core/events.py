@@ -43,6 +43,8 @@ class StepEvent:
     buffer_after_take: int = 0
     """Batches still waiting in the prefetch buffer right after this step took its batch,
     counted by the pipeline itself (a counter bumped as each batch enters the buffer)."""
+    t_started: float = 0.0
+    """When the pipeline asked for this batch (its read began); 0 if not recorded."""
 
     @property
     def idle_fraction(self) -> float:
@@ -52,6 +54,11 @@ class StepEvent:
     @property
     def images_per_s(self) -> float:
         return self.batch_size / self.wall_s if self.wall_s > 0 else 0.0
+
+    @property
+    def read_start(self) -> float:
+        """Start of the batch's read: `t_started` when recorded, else `t_loaded`."""
+        return self.t_started if 0 < self.t_started <= self.t_loaded else self.t_loaded
 
     @property
     def buffer_wait_s(self) -> float:
@@ -106,12 +113,34 @@ class Progress:
 
 
 @dataclass(frozen=True, slots=True)
+class SweepProgress:
+    """The experiment sweep is at step `done_steps` of `total_steps` of config `index`."""
+
+    run_id: int
+    index: int
+    total: int
+    name: str
+    done_steps: int
+    total_steps: int
+
+
+@dataclass(frozen=True, slots=True)
+class ProfileCaptured:
+    """A profiler capture ended: `steps` steps traced into `logdir` (or `error` says why not)."""
+
+    logdir: str
+    steps: int
+    error: str = ""
+
+
+@dataclass(frozen=True, slots=True)
 class ErrorEvent:
     message: str
 
 
-Event = Union[StepEvent, EpochSummary, StateChanged, ConfigApplied, Progress, ErrorEvent]
-LOSSY_TYPES = (StepEvent, Progress)
+Event = Union[StepEvent, EpochSummary, StateChanged, ConfigApplied, Progress, SweepProgress,
+              ProfileCaptured, ErrorEvent]
+LOSSY_TYPES = (StepEvent, Progress, SweepProgress)
 
 
 @dataclass

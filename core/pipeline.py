@@ -2,7 +2,7 @@
 
     shard files --interleave(parallel reads, simulated storage latency)--> records
       [--cache-->] [--filter(not yet trained this epoch)-->] --shuffle(per-epoch seed)-->
-      --batch--> stamp t_loaded --map(decode + normalize, parallel)--> stamp t_normalized
+      --batch (stamp t_started when asked, t_loaded when built)--> --map(decode + normalize, parallel)--> stamp t_normalized
       --> stamp t_enqueued --[prefetch(N)]--> the train step
 
 Honest switches: tf.data's default static optimizations inject a prefetch, parallelize maps
@@ -25,7 +25,7 @@ DATA_THREADS = 8
 """tf.data's private thread pool. Most of its threads sleep in simulated storage latency, so
 this can exceed the core count without competing with the train step."""
 
-STAMP_KEYS = ("t_loaded", "t_normalized", "t_enqueued")
+STAMP_KEYS = ("t_started", "t_loaded", "t_normalized", "t_enqueued")
 
 
 def _knob(value: int) -> int:
@@ -78,6 +78,12 @@ def decode_normalize(records: tf.Tensor) -> dict[str, tf.Tensor]:
             "label": header[:, 1], "id": header[:, 0]}
 
 
+def normalized_pixel(value: int) -> float:
+    """What the pipeline's own normalize step makes of a raw pixel value (150 -> 0.59)."""
+    record = np.zeros(HEADER_BYTES // 4, np.int32).tobytes() + bytes([value]) * PIXELS
+    return float(decode_normalize(tf.constant([record]))["image"][0, 0, 0, 0])
+
+
 def _read_shards(files: list[str], config: PipelineConfig, keep: tf.Tensor | None) -> tf.data.Dataset:
     """Records from the shard files, `parallel_reads` files at once, paying the storage
     latency per read request (a block of batch_size records, or a whole file)."""
@@ -111,6 +117,15 @@ def _stamp(key: str):
     return add_stamp
 
 
+def _stamp_requests(batches: tf.data.Dataset) -> tf.data.Dataset:
+    """Stamp when each batch was asked for (`t_started`): `zip` pulls its inputs in order, so
+    a clock dataset ahead of the batches reads the time just before the batch is assembled.
+    (A per-record stamp would tell the same, but costs a map call per record.)"""
+    clock = tf.data.Dataset.range(1 << 62).map(lambda _: tf.timestamp())
+    return tf.data.Dataset.zip((clock, batches)).map(
+        lambda t, element: {**element, "t_started": t})
+
+
 def _enter_buffer(counter: tf.Variable, instrument: bool):
     """Count each batch as it enters the prefetch buffer (and stamp when, if instrumented)."""
     def enter(element: dict[str, tf.Tensor]) -> dict[str, tf.Tensor]:
@@ -127,7 +142,7 @@ def _batches(records: tf.data.Dataset, config: PipelineConfig, seed: int, instru
     batches = records.shuffle(config.shuffle_buffer, seed=seed).batch(config.batch_size)
     batches = batches.map(lambda r: {"records": r})
     if instrument:
-        batches = batches.map(_stamp("t_loaded"))
+        batches = _stamp_requests(batches).map(_stamp("t_loaded"))
 
     def normalize(element: dict[str, tf.Tensor]) -> dict[str, tf.Tensor]:
         out = {**{k: v for k, v in element.items() if k != "records"},

@@ -22,7 +22,8 @@ PREPARING, READY = "preparing", "ready"
 class Session:
     def __init__(self, data_path: str | Path | None = None, channel: EventChannel | None = None,
                  pipeline_config: PipelineConfig | None = None,
-                 trainer_config: TrainerConfig | None = None, cache_dir: Path | None = None):
+                 trainer_config: TrainerConfig | None = None, cache_dir: Path | None = None,
+                 runs_root: Path | None = None, write_scalars: bool = True):
         self.data_path = data_path
         self.channel = channel if channel is not None else EventChannel()
         self.pipeline_config = pipeline_config or PipelineConfig()
@@ -31,10 +32,17 @@ class Session:
         self.shards = None
         self.source_description = ""
         self.sample_images = None  # a few real held-out digits, for demos and screenshots
+        self.normalized_150: float | None = None  # the pipeline's own output for pixel 150
         self.trainer = None
         self.predictor = None
         self._model_file: str | None = None  # set while predicting with a loaded file
         self._loader: threading.Thread | None = None
+        self.sweep = None  # the running or last experiment sweep (core.experiment.Sweep)
+        self.runs_root = runs_root
+        """Where run folders for TensorBoard go (None: $PIPEVIZ_RUNS_DIR or ~/pipeviz-runs)."""
+        self.write_scalars = write_scalars
+        self.run_dir: Path | None = None
+        """The current (or last) run's folder: TensorBoard scalars and profiler captures."""
 
     # ----- preparation ---------------------------------------------------------------
     def prepare(self) -> None:
@@ -49,8 +57,10 @@ class Session:
             from .datasets import find_data
             from .shards import prepare_shards
             from . import trainer  # noqa: F401  (imports TensorFlow here, off the GUI thread)
+            from .pipeline import normalized_pixel
 
             data = find_data(self.data_path, cache_dir=self.cache_dir)
+            self.normalized_150 = normalized_pixel(150)
             self.source_description = data.source.description
             self.sample_images = (data.val_images[:32], data.val_labels[:32])
             self._use_model(None)
@@ -90,7 +100,7 @@ class Session:
             return self._model_file
         if self.trainer is None:
             return "untrained"
-        return "training" if self.training else "trained"
+        return "training" if self.trainer.state in ("idle", "running", "paused") else "trained"
 
     def load_model(self, path: str | Path) -> None:
         """Use a saved `.keras` model for predictions (stops any training first).
@@ -115,14 +125,33 @@ class Session:
 
         if not self.ready:
             raise RuntimeError("the data is not ready yet")
+        if self.sweeping:
+            raise RuntimeError("an experiment is running: cancel it before training")
         from .model import build_model
 
         self.stop_training()
         model = build_model(self.trainer_config.seed)
         self._use_model(model)
-        self.trainer = Trainer(self.shards, self.pipeline_config, self.trainer_config, self.channel,
-                               model=model)
+        config = self.trainer_config
+        if self.write_scalars:
+            self.run_dir = self._new_run_dir("train")
+            config = dataclasses.replace(config, summary_dir=str(self.run_dir))
+        self.trainer = Trainer(self.shards, self.pipeline_config, config, self.channel, model=model)
         self.trainer.start()
+
+    def _new_run_dir(self, label: str) -> Path:
+        from .tboard import new_run_dir
+        return new_run_dir(self.runs_root, label)
+
+    def capture_profile(self, steps: int = 20) -> Path:
+        """Profile the next `steps` training steps into the run folder (reported by a
+        ProfileCaptured event). Raises RuntimeError when nothing is training."""
+        if not self.training:
+            raise RuntimeError("start training first: the profiler records training steps")
+        if self.run_dir is None:
+            self.run_dir = self._new_run_dir("train")
+        self.trainer.capture_profile(str(self.run_dir), steps)
+        return self.run_dir
 
     @property
     def training(self) -> bool:
@@ -148,6 +177,36 @@ class Session:
         if self.ready:
             self._use_model(None)
 
+    # ----- experiments ---------------------------------------------------------------
+    def run_sweep(self, names: tuple[str, ...] | None = None, steps: int = 150,
+                  warmup: int = 12):
+        """Stop training and measure each named config (presets and "custom", the current
+        knobs) for `steps` steps, one after another, in a worker thread. Presets take batch
+        size, shuffle buffer and storage latency from the current knobs."""
+        from .experiment import SWEEP_NAMES, Sweep, SweepPlan
+
+        if not self.ready:
+            raise RuntimeError("the data is not ready yet")
+        if self.sweeping:
+            raise RuntimeError("an experiment is already running")
+        self.stop_training()
+        summary_root = str(self._new_run_dir("sweep")) if self.write_scalars else None
+        plan = SweepPlan(tuple(names or SWEEP_NAMES), steps, warmup, self.pipeline_config,
+                         self.trainer_config.seed, summary_root)
+        self.sweep = Sweep(self.shards, plan, self.channel)
+        self.sweep.start()
+        return self.sweep
+
+    @property
+    def sweeping(self) -> bool:
+        return self.sweep is not None and self.sweep.is_alive()
+
+    def cancel_sweep(self, timeout: float = 5.0) -> bool:
+        if self.sweep is None:
+            return True
+        self.sweep.cancel()
+        return self.sweep.join(timeout)
+
     def stop_training(self, timeout: float = 5.0) -> bool:
         if self.trainer is None:
             return True
@@ -156,7 +215,7 @@ class Session:
 
     def close(self, timeout: float = 5.0) -> bool:
         """Stop training and wait (bounded) for the worker; True if every thread ended."""
-        stopped = self.stop_training(timeout)
+        stopped = self.stop_training(timeout) and self.cancel_sweep(timeout)
         if self._loader is not None:
             self._loader.join(max(0.1, timeout))
             stopped = stopped and not self._loader.is_alive()

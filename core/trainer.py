@@ -22,7 +22,8 @@ from typing import Any
 import numpy as np
 
 from .config import ConfigError, PipelineConfig, TrainerConfig
-from .events import ConfigApplied, EpochSummary, ErrorEvent, EventChannel, StateChanged, StepEvent
+from .events import (ConfigApplied, EpochSummary, ErrorEvent, EventChannel, ProfileCaptured,
+                     StateChanged, StepEvent)
 from .shards import ShardSet
 from .tfsetup import configure_tensorflow
 
@@ -31,6 +32,7 @@ import keras  # noqa: E402  (after the thread set-up)
 
 from .model import build_model  # noqa: E402
 from .schedule import PlannedCosineDecay  # noqa: E402
+from .tboard import ScalarLog  # noqa: E402
 from .pipeline import STAMP_KEYS, TrainPipeline, steps_in, validation_dataset  # noqa: E402
 
 log = logging.getLogger(__name__)
@@ -124,6 +126,9 @@ class Trainer:
         self.totals = StepTotals()
         self.traces = 0
         """How often the step loop was traced: once, whatever is reconfigured (tested)."""
+        self._scalars: ScalarLog | None = None
+        self._profile: tuple[str, int] | None = None  # (logdir, steps to take) while capturing
+        self._profiled_steps = 0
         self._train_chunk = self._make_train_chunk()
         self._evaluate = self._make_evaluate()
 
@@ -151,6 +156,13 @@ class Trainer:
     def stop(self) -> None:
         self._stop_requested.set()
         self._send("stop")
+
+    def capture_profile(self, logdir: str, steps: int = 20) -> None:
+        """Record the next `steps` steps with the TensorFlow profiler into `logdir` (for
+        TensorBoard's profile tab and its input-pipeline analyzer); reports ProfileCaptured."""
+        if steps < 1:
+            raise ConfigError(f"steps={steps} is out of range: profile 1 or more steps.")
+        self._send("profile", (str(logdir), steps))
 
     def set_epochs(self, epochs: int) -> None:
         """Train `epochs` in all (live: the run ends after that epoch, or goes on)."""
@@ -250,7 +262,10 @@ class Trainer:
 
     # ----- the worker ----------------------------------------------------------------
     def _run(self) -> None:
+        state, detail = FINISHED, ""
         try:
+            if self.config.summary_dir:
+                self._scalars = ScalarLog(self.config.summary_dir, self.config.summary_every)
             self._set_state(RUNNING)
             epoch = 0
             while epoch < self.target_epochs:
@@ -258,16 +273,24 @@ class Trainer:
                 if not self._train_epoch(epoch):
                     break
                 epoch += 1
-            if self._budget_left():
-                self._set_state(FINISHED)
-            else:
-                self._set_state(STOPPED, f"step budget of {self.config.max_steps} reached")
+            if not self._budget_left():
+                state, detail = STOPPED, f"step budget of {self.config.max_steps} reached"
         except _Stop:
-            self._set_state(STOPPED)
+            state = STOPPED
         except Exception as exc:  # report, never die silently in a thread
             log.exception("training failed")
             self.channel.put(ErrorEvent(f"Training failed: {exc}"))
-            self._set_state(ERROR, str(exc))
+            state, detail = ERROR, str(exc)
+        self._close_outputs()
+        self._set_state(state, detail)  # last: observers of the state see finished outputs
+
+    def _close_outputs(self) -> None:
+        try:
+            self._end_profile()
+            if self._scalars is not None:
+                self._scalars.close(self.global_step)
+        except Exception:
+            log.exception("closing the TensorBoard outputs failed")
 
     def _budget_left(self) -> bool:
         return self.config.max_steps is None or self.global_step < self.config.max_steps
@@ -329,9 +352,41 @@ class Trainer:
                 prev_done = time.time()  # time spent paused is not host overhead
             elif command == "reconfigure":
                 new_config = payload
+            elif command == "profile":
+                self._start_profile(*payload)
         if new_config is not None and new_config == self._pipeline_config:
             new_config = None
         return prev_done, new_config
+
+    def _start_profile(self, logdir: str, steps: int) -> None:
+        if self._profile is not None:
+            self.channel.put(ProfileCaptured(logdir, 0, "a profile is already being captured"))
+            return
+        try:
+            tf.profiler.experimental.start(logdir)
+        except Exception as exc:  # e.g. another profiler session in this process
+            self.channel.put(ProfileCaptured(logdir, 0, f"the profiler did not start: {exc}"))
+            return
+        self._profile = (logdir, steps)
+        self._profiled_steps = 0
+
+    def _count_profiled(self, steps: int) -> None:
+        if self._profile is not None:
+            self._profiled_steps += steps
+            if self._profiled_steps >= self._profile[1]:
+                self._end_profile()
+
+    def _end_profile(self) -> None:
+        """Stop a running capture (also when training ends before it has all its steps)."""
+        if self._profile is None:
+            return
+        logdir, self._profile = self._profile[0], None
+        try:
+            tf.profiler.experimental.stop()
+        except Exception as exc:
+            self.channel.put(ProfileCaptured(logdir, self._profiled_steps, f"the profiler failed: {exc}"))
+            return
+        self.channel.put(ProfileCaptured(logdir, self._profiled_steps))
 
     def _run_chunk(self, segment: _Segment, epoch: int, prev_done: float, totals: np.ndarray) -> float:
         steps = min(self.config.steps_per_execution, segment.steps_left)
@@ -351,6 +406,9 @@ class Trainer:
                    timing["compute_s"].sum(), timing["wall_s"].sum())
         measured = slice(max(0, self.config.measure_after_step - first_step + 1), steps)
         self.totals.add(sizes[measured], {k: v[measured] for k, v in timing.items()})
+        if self._scalars is not None:
+            self._scalars.add_steps(self.global_step, sizes, out["loss"], out["accuracy"], timing)
+        self._count_profiled(steps)
         if self.config.record_events:
             for i in range(steps):
                 self.channel.put(self._step_event(out, timing, i, first_step + i, epoch))
@@ -367,7 +425,7 @@ class Trainer:
             t_loaded=float(out["t_loaded"][i]), t_normalized=float(out["t_normalized"][i]),
             t_enqueued=float(out["t_enqueued"][i]), t_requested=float(out["t_requested"][i]),
             t_taken=float(out["t_taken"][i]), t_trained=float(out["t_trained"][i]),
-            buffer_after_take=int(out["buffered"][i]))
+            buffer_after_take=int(out["buffered"][i]), t_started=float(out["t_started"][i]))
 
     def _finish_pass(self, segment: _Segment) -> None:
         """Read the iterator to its end: it must be empty (exactly once), and a cache that
@@ -391,6 +449,8 @@ class Trainer:
             idle_fraction=1.0 - compute / wall if wall > 0 else 0.0,
             images_per_s=examples / wall if wall > 0 else 0.0)
         self.history.append(summary)
+        if self._scalars is not None:
+            self._scalars.add_epoch(summary)
         self.channel.put(summary)
 
     def evaluate(self) -> tuple[float, float]:

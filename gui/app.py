@@ -23,13 +23,37 @@ def run_app(args: argparse.Namespace) -> int:
     app.setOrganizationName("pipeviz")
     settings = QSettings()
     data = args.data or settings.value("data_path") or None
-    session = Session(data, pipeline_config=load_pipeline_config(settings))
+    session = Session(data, pipeline_config=load_pipeline_config(settings),
+                      write_scalars=settings.value("write_scalars", True, type=bool))
     window = MainWindow(session, settings)
     window.show()
     QTimer.singleShot(0, session.prepare)  # after the first paint: the window says it loads
     if args.screenshot:
         _schedule_screenshot(app, window, Path(args.screenshot), args.train_seconds)
+    if getattr(args, "startup_report", None):
+        _report_startup(app, window, Path(args.startup_report))
     return app.exec()
+
+
+def _report_startup(app, window, path: Path) -> None:
+    """Write when the window was first shown and when the data was ready to train (wall
+    clock, `time.time()`), then quit: benchmarks/startup.py measures from process start."""
+    import json
+    import time
+
+    from PySide6.QtCore import QTimer
+
+    times = {"shown": time.time()}  # after show(): the window is mapped at the next paint
+    QTimer.singleShot(0, lambda: times.update(first_paint=time.time()))
+
+    def on_state(event) -> None:
+        if event.state in ("ready", "error"):
+            times.update(ready=time.time(), state=event.state)
+            path.write_text(json.dumps(times))
+            window.close()
+            app.exit(0 if event.state == "ready" else 1)
+
+    window.bridge.state.connect(on_state)
 
 
 def _schedule_screenshot(app, window, path: Path, train_seconds: float) -> None:

@@ -20,6 +20,7 @@ class EventBridge(QObject):
     config_applied = Signal(object)  # ConfigApplied
     progress = Signal(object)       # Progress (the latest only)
     error = Signal(str)
+    other = Signal(object)          # anything else: sweep events, profiler captures
     tick = Signal()                 # after each drain: time to redraw from the latest state
 
     def __init__(self, channel: EventChannel, parent: QObject | None = None, interval_ms: int = FRAME_MS):
@@ -54,6 +55,8 @@ class EventBridge(QObject):
                 self.config_applied.emit(event)
             elif isinstance(event, ErrorEvent):
                 self.error.emit(event.message)
+            else:
+                self.other.emit(event)
         if steps:
             self.steps.emit(steps)
         if progress is not None:

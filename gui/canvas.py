@@ -18,6 +18,7 @@ def image_to_array(image: QImage) -> np.ndarray:
 
 class DigitCanvas(QWidget):
     changed = Signal()
+    stroke_finished = Signal()  # the pen lifted: the moment a user waits for the prediction
 
     def __init__(self, parent: QWidget | None = None):
         super().__init__(parent)
@@ -83,12 +84,16 @@ class DigitCanvas(QWidget):
 
     def mouseReleaseEvent(self, event) -> None:  # noqa: N802
         self._last = None
+        if event.button() == Qt.MouseButton.LeftButton:
+            self.stroke_finished.emit()
 
     def tabletEvent(self, event) -> None:  # noqa: N802
         """A pen draws with its pressure; touch/pen events not handled fall back to mouse."""
         if event.buttons() & Qt.MouseButton.LeftButton or event.pressure() > 0:
             self._stroke_to(event.position(), PEN_WIDTH * (0.5 + event.pressure()))
         else:
+            if self._last is not None:
+                self.stroke_finished.emit()
             self._last = None
         event.accept()
 

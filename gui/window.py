@@ -7,21 +7,29 @@ import time
 import numpy as np
 from PySide6.QtCore import QSettings, Qt
 from PySide6.QtGui import QAction, QImage, QKeySequence, QPixmap, QShortcut
-from PySide6.QtWidgets import (QFileDialog, QHBoxLayout, QLabel, QMainWindow, QMessageBox,
-                               QProgressBar, QPushButton, QSplitter, QTableWidget,
-                               QTableWidgetItem, QVBoxLayout, QWidget)
+from PySide6.QtWidgets import (QApplication, QFileDialog, QHBoxLayout, QLabel, QMainWindow,
+                               QMessageBox, QProgressBar, QPushButton, QSplitter, QTableWidget,
+                               QTableWidgetItem, QTabWidget, QVBoxLayout, QWidget)
 
 from pipeviz.core.config import ConfigError
 from pipeviz.core.digits import to_mnist
-from pipeviz.core.events import ConfigApplied, EpochSummary, StateChanged, images_per_second
+from pipeviz.core.events import (ConfigApplied, EpochSummary, ProfileCaptured, StateChanged,
+                                 SweepProgress, images_per_second)
+from pipeviz.core.experiment import SweepConfigDone, SweepFinished
+from pipeviz.core.learn import KnobEvidence, evidence, observe
 from pipeviz.core.session import READY, Session
 from pipeviz.core.timeline import Timeline
 
 from .activations import ActivationsView, PredictionBars
+from .advisor import AdvisorPanel
 from .bridge import EventBridge
 from .canvas import DigitCanvas
 from .controls import ControlPanel
 from .diagram import PipelineDiagram
+from .experiment import ExperimentPanel
+from .gantt import StepTimelineView
+from .gcguard import GuiThreadCollector
+from .learn import LearnPanel
 from .plots import LivePlots
 from .settings import save_pipeline_config
 
@@ -33,21 +41,16 @@ has already been reported with all its stage timestamps."""
 CLOSE_TIMEOUT_S = 3.0
 REPREDICT_WHILE_TRAINING_S = 1.5
 """While training changes the weights, the drawn digit is predicted again this often."""
-EPOCH_COLUMNS = ("epoch", "loss", "accuracy", "val loss", "val acc", "time (s)", "idle %")
-
-
-def bottleneck_text(steps) -> str:
-    """A plain-language line on what bounds the step, from the recent steps' breakdown."""
-    wall = sum(e.wall_s for e in steps)
-    if not steps or wall <= 0:
-        return ""
-    wait, host = (sum(getattr(e, f) for e in steps) / wall for f in ("input_wait_s", "host_s"))
-    if wait >= max(host, 0.2):
-        return f"input-bound: {wait:.0%} of each step waits for data"
-    if host >= 0.2:
-        return f"host-bound: {host:.0%} of each step is Python/host overhead"
-    return f"compute-bound: the accelerator computes {1 - wait - host:.0%} of each step"
-
+EPOCH_COLUMNS = ("epoch", "loss", "accuracy", "val loss", "val acc", "time (s)", "idle %",
+                 "observation")
+ADVICE_EVERY_S = 1.0
+"""The advisor re-reads the recent steps this often."""
+ADVICE_STEPS = 200
+"""...the last this many steps trained under the current config."""
+ADVICE_SETTLE_STEPS = 8
+"""Steps after a change left out of the advice (the new pipeline filling its buffers)."""
+LIVE_TIMELINE_S = 2.0
+PROFILE_STEPS = 20
 
 class MainWindow(QMainWindow):
     def __init__(self, session: Session, settings: QSettings | None = None):
@@ -59,10 +62,17 @@ class MainWindow(QMainWindow):
         self.prediction = None
         self._digit_dirty = False
         self._last_prediction_at = 0.0
+        self._last_advice_at = 0.0
+        self._config_since_step = 0     # the first step trained under the current config
+        self._epoch_changes: list[str] = []  # knobs changed during the running epoch
+        self._last_epoch: EpochSummary | None = None
+        self.knob_evidence = KnobEvidence()
         self.bridge = EventBridge(session.channel, self)
+        self.collector = GuiThreadCollector(self)  # garbage with Qt objects dies on this thread
         self._build()
         self._build_menu()
         self._connect()
+        self._set_training_buttons(ready=False, running=False)
         self.resize(1280, 800)
         if settings is not None and settings.value("geometry") is not None:
             self.restoreGeometry(settings.value("geometry"))
@@ -84,22 +94,19 @@ class MainWindow(QMainWindow):
         self.source_label = QLabel("Loading TensorFlow and the data…")
         self.source_label.setObjectName("sourceLabel")
         self.source_label.setWordWrap(True)
-        self.bottleneck_label = QLabel("")
-        self.bottleneck_label.setObjectName("bottleneckLabel")
-        self.bottleneck_label.setWordWrap(True)
-        self.bottleneck_label.setMinimumHeight(2 * self.bottleneck_label.fontMetrics().lineSpacing() + 4)
+        self.advisor = AdvisorPanel()
         self.progress = QProgressBar()
         self.progress.setVisible(False)
         left = QWidget()
         left_layout = QVBoxLayout(left)
         left_layout.setContentsMargins(0, 0, 0, 0)
-        for widget in (self.source_label, self.progress, self.controls, self.bottleneck_label,
+        for widget in (self.source_label, self.progress, self.controls, self.advisor,
                        self.epoch_table):
             left_layout.addWidget(widget)
         left.setMinimumWidth(330)
         lower = QSplitter(Qt.Orientation.Horizontal)
         lower.addWidget(left)
-        lower.addWidget(self.plots)
+        lower.addWidget(self._tabs())
         lower.addWidget(self._digit_panel())
         lower.setStretchFactor(1, 1)
         lower.setSizes([330, 560, 370])
@@ -110,7 +117,21 @@ class MainWindow(QMainWindow):
         self.setCentralWidget(central)
         self.step_label = QLabel("")
         self.statusBar().addPermanentWidget(self.step_label)
-        self._set_training_buttons(ready=False, running=False)
+
+    def _tabs(self) -> QTabWidget:
+        """The middle: live plots, the live step timeline, the experiment and learn panels."""
+        self.live_timeline = StepTimelineView("liveTimeline")
+        self.experiment = ExperimentPanel()
+        self.learn = LearnPanel(self._evidence)
+        self.tabs = QTabWidget(objectName="mainTabs")
+        for widget, title in ((self.plots, "Live plots"), (self.live_timeline, "Step timeline"),
+                              (self.experiment, "Experiment"), (self.learn, "Learn")):
+            self.tabs.addTab(widget, title)
+        return self.tabs
+
+    def _evidence(self, question) -> str:
+        drawn = float(self.prediction.image.max()) if self.prediction is not None else None
+        return evidence(question, self.knob_evidence, self.session.normalized_150, drawn)
 
     def _digit_panel(self) -> QWidget:
         self.canvas = DigitCanvas()
@@ -147,6 +168,25 @@ class MainWindow(QMainWindow):
         return panel
 
     def _build_menu(self) -> None:
+        self._build_file_menu()
+        menu = self.menuBar().addMenu("&Run")
+        self.actions = {}
+        for key, text, shortcut, slot in (
+                ("experiment", "Run &experiment", "Ctrl+E", self.run_experiment),
+                ("cancel", "&Cancel experiment", None, self.cancel_experiment),
+                ("profile", f"Capture &profile ({PROFILE_STEPS} steps)", "Ctrl+P", self.capture_profile),
+                ("scalars", "Write &TensorBoard scalars", None, self.set_write_scalars),
+                ("tensorboard", "Copy TensorBoard &command", None, self.copy_tensorboard_command)):
+            action = QAction(text, self)
+            if shortcut:
+                action.setShortcut(QKeySequence(shortcut))
+            action.triggered.connect(slot)
+            menu.addAction(action)
+            self.actions[key] = action
+        self.actions["scalars"].setCheckable(True)
+        self.actions["scalars"].setChecked(self.session.write_scalars)
+
+    def _build_file_menu(self) -> None:
         menu = self.menuBar().addMenu("&File")
         for text, shortcut, slot in (("Open data &folder…", "Ctrl+O", self.open_data_folder),
                                      ("Open MNIST &npz…", None, self.open_data_npz),
@@ -174,14 +214,26 @@ class MainWindow(QMainWindow):
         self.bridge.progress.connect(self._on_progress)
         self.bridge.error.connect(self.show_error)
         self.bridge.tick.connect(self._redraw)
+        self.bridge.other.connect(self._on_other)
+        self.advisor.apply_clicked.connect(self.apply_advice)
+        self.experiment.run_clicked.connect(self.run_experiment)
+        self.experiment.cancel_clicked.connect(self.cancel_experiment)
+        self.experiment.error.connect(self.show_error)
         self.canvas.changed.connect(self._mark_digit_dirty)
+        # While drawing, predictions follow at the frame rate; when the pen lifts, at once.
+        self.canvas.stroke_finished.connect(self.update_prediction)
         self.clear_button.clicked.connect(self.canvas.clear)
         QShortcut(QKeySequence("Ctrl+R"), self, activated=self.start_training)
         QShortcut(QKeySequence(Qt.Key.Key_Space), self, activated=self.toggle_pause)
         QShortcut(QKeySequence(Qt.Key.Key_Escape), self, activated=self.canvas.clear)
 
     def _set_training_buttons(self, ready: bool, running: bool) -> None:
-        self.controls.start_button.setEnabled(ready and not running)
+        sweeping = self.session.sweeping
+        self.controls.start_button.setEnabled(ready and not running and not sweeping)
+        self.experiment.set_ready(ready, sweeping)
+        self.actions["experiment"].setEnabled(ready and not sweeping)
+        self.actions["cancel"].setEnabled(sweeping)
+        self.actions["profile"].setEnabled(running)
         self.controls.reset_button.setEnabled(ready)
         self.controls.balance_button.setEnabled(bool(self.timeline.events))
         self.controls.pause_button.setEnabled(running)
@@ -196,11 +248,17 @@ class MainWindow(QMainWindow):
     def start_training(self) -> None:
         if not self.session.ready or self.session.training:
             return
+        self._clear_run_views()
+        self.session.start()
+        self._set_training_buttons(ready=True, running=True)
+
+    def _clear_run_views(self) -> None:
         self.plots.reset()
         self.timeline.clear()
         self.epoch_table.setRowCount(0)
-        self.session.start()
-        self._set_training_buttons(ready=True, running=True)
+        self.advisor.reset()
+        self.knob_evidence.clear()
+        self._config_since_step, self._epoch_changes, self._last_epoch = 0, [], None
 
     def toggle_pause(self) -> None:
         trainer = self.session.trainer
@@ -217,9 +275,7 @@ class MainWindow(QMainWindow):
 
     def reset(self) -> None:
         self.session.reset()
-        self.plots.reset()
-        self.timeline.clear()
-        self.epoch_table.setRowCount(0)
+        self._clear_run_views()
         self.step_label.setText("")
         self._mark_digit_dirty()
         self._set_training_buttons(self.session.ready, running=False)
@@ -229,6 +285,53 @@ class MainWindow(QMainWindow):
         computes = sorted(e.compute_s for e in self.recent_steps[-200:])
         if computes:
             self.controls.set_latency_ms(1e3 * computes[len(computes) // 2])
+
+    def apply_advice(self, changes: dict) -> None:
+        """The advisor's change: made as if the user had set the knobs."""
+        self.apply_knobs(changes)
+        self.controls.set_config(self.session.pipeline_config)
+
+    def run_experiment(self, steps: int | None = None, names: tuple[str, ...] | None = None) -> None:
+        """Measure every config, or `names` (stops training first); results arrive as
+        sweep events."""
+        steps = steps or self.experiment.steps_spin.value()
+        was_training = self.session.training
+        try:
+            self.session.run_sweep(names, steps=steps)
+        except RuntimeError as exc:
+            self.show_error(str(exc))
+            return
+        if was_training:
+            self.statusBar().showMessage("Training stopped: the experiment needs the machine to itself", 8000)
+        self.tabs.setCurrentWidget(self.experiment)
+        self.experiment.started()
+        self._set_training_buttons(self.session.ready, running=False)
+
+    def cancel_experiment(self) -> None:
+        if self.session.sweep is not None:
+            self.session.sweep.cancel()
+
+    def capture_profile(self) -> None:
+        try:
+            folder = self.session.capture_profile(PROFILE_STEPS)
+        except Exception as exc:
+            self.show_error(str(exc))
+            return
+        self.statusBar().showMessage(f"Profiling {PROFILE_STEPS} steps into {folder}…", 8000)
+
+    def set_write_scalars(self, on: bool) -> None:
+        self.session.write_scalars = bool(on)
+        if self.settings is not None:
+            self.settings.setValue("write_scalars", bool(on))
+
+    def tensorboard_command(self) -> str:
+        from pipeviz.core.tboard import default_runs_root
+        root = self.session.runs_root or default_runs_root()
+        return f"tensorboard --logdir \"{root}\""
+
+    def copy_tensorboard_command(self) -> None:
+        QApplication.clipboard().setText(self.tensorboard_command())
+        self.statusBar().showMessage(f"Copied: {self.tensorboard_command()}", 8000)
 
     def apply_knobs(self, changes: dict) -> None:
         try:
@@ -321,6 +424,8 @@ class MainWindow(QMainWindow):
     def _on_steps(self, steps: list) -> None:
         self.timeline.add(steps)
         self.plots.add_steps(steps)
+        self.knob_evidence.add_steps(steps)
+        self.advisor.add_steps(steps)
         self.controls.balance_button.setEnabled(True)
 
     def _on_epoch(self, summary: EpochSummary) -> None:
@@ -329,7 +434,9 @@ class MainWindow(QMainWindow):
         self.epoch_table.insertRow(row)
         values = (summary.epoch + 1, f"{summary.train_loss:.4f}", f"{summary.train_accuracy:.4f}",
                   f"{summary.val_loss:.4f}", f"{summary.val_accuracy:.4f}", f"{summary.seconds:.1f}",
-                  f"{100 * summary.idle_fraction:.0f}")
+                  f"{100 * summary.idle_fraction:.0f}",
+                  observe(summary, self._last_epoch, self._epoch_changes))
+        self._last_epoch, self._epoch_changes = summary, []
         for column, value in enumerate(values):
             self.epoch_table.setItem(row, column, QTableWidgetItem(str(value)))
         self.epoch_table.resizeColumnsToContents()
@@ -350,6 +457,26 @@ class MainWindow(QMainWindow):
 
     def _on_config_applied(self, applied: ConfigApplied) -> None:
         self.plots.mark(applied)
+        self.knob_evidence.add_change(applied)
+        self.advisor.on_config_applied(applied)
+        self._config_since_step = applied.step
+        self._epoch_changes.extend(applied.changed)
+
+    def _on_other(self, event) -> None:
+        if isinstance(event, SweepProgress):
+            self.experiment.on_progress(event)
+        elif isinstance(event, SweepConfigDone):
+            self.experiment.on_config_done(event.run)
+        elif isinstance(event, SweepFinished):
+            self.experiment.on_finished(event)
+            self._set_training_buttons(self.session.ready, self.session.training)
+        elif isinstance(event, ProfileCaptured):
+            if event.error:
+                self.show_error(f"Profile capture failed: {event.error}")
+            else:
+                self.statusBar().showMessage(
+                    f"Profiled {event.steps} steps into {event.logdir}: open it with "
+                    f"{self.tensorboard_command()} (Profile tab)", 15000)
 
     def _on_progress(self, progress) -> None:
         self.progress.setVisible(progress.done < progress.total)
@@ -368,11 +495,24 @@ class MainWindow(QMainWindow):
         if self._digit_dirty or (weights_moving and since > REPREDICT_WHILE_TRAINING_S):
             self.update_prediction()
         recent = self.timeline.since(now - 1.0) or self.timeline.last(50)
-        self.bottleneck_label.setText(bottleneck_text(recent))
+        self._update_advice()
+        if self.tabs.currentWidget() is self.live_timeline and self.timeline.events:
+            self.live_timeline.show_live(self.timeline.since(now - LIVE_TIMELINE_S), now,
+                                         LIVE_TIMELINE_S)
         if recent:
             last = recent[-1]
             self.step_label.setText(f"epoch {last.epoch + 1} · step {last.step} · "
                                     f"{images_per_second(recent):,.0f} images/s")
+
+    def _update_advice(self) -> None:
+        """About once a second: advice from the recent steps under the current config."""
+        if time.monotonic() - self._last_advice_at < ADVICE_EVERY_S:
+            return
+        self._last_advice_at = time.monotonic()
+        first = self._config_since_step + ADVICE_SETTLE_STEPS
+        steps = [e for e in self.timeline.last(ADVICE_STEPS) if e.step >= first]
+        if len(steps) >= 10:
+            self.advisor.update_advice(steps, self.session.pipeline_config)
 
     # ----- shutdown --------------------------------------------------------------------
     def closeEvent(self, event) -> None:  # noqa: N802 (Qt API)
@@ -380,7 +520,9 @@ class MainWindow(QMainWindow):
         if self.settings is not None:
             self.settings.setValue("geometry", self.saveGeometry())
             save_pipeline_config(self.settings, self.session.pipeline_config)
-        if not self.session.close(CLOSE_TIMEOUT_S):
+        if self.session.close(CLOSE_TIMEOUT_S):
+            self.collector.stop()
+        else:  # keep collecting on the GUI thread only: a worker may still allocate
             log.warning("the worker did not stop within %.0f s; leaving it (daemon thread)",
                         CLOSE_TIMEOUT_S)
         super().closeEvent(event)

@@ -2,7 +2,10 @@
 real MNIST reads ../shared/data/mnist beside the project root."""
 from __future__ import annotations
 
+import gc
 import os
+import sys
+import tempfile
 import threading
 import time
 from pathlib import Path
@@ -12,8 +15,19 @@ import pytest
 
 os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+# TensorBoard run folders of the tests' training runs go to a temporary folder, not ~/pipeviz-runs
+os.environ["PIPEVIZ_RUNS_DIR"] = tempfile.mkdtemp(prefix="pipeviz-test-runs-")
 
 SHARED_MNIST = Path(__file__).resolve().parents[1].parent / "shared" / "data" / "mnist"
+
+
+@pytest.fixture(autouse=True)
+def collect_qt_garbage_on_this_thread():
+    """Collect cycles (with dead Qt widgets in them) on the main thread after each test that
+    made Qt objects, so a later test's worker thread never destroys them (see gui/gcguard.py)."""
+    yield
+    if "PySide6.QtWidgets" in sys.modules:
+        gc.collect()
 
 
 @pytest.fixture(autouse=True)
@@ -66,3 +80,26 @@ def wait_until(condition, timeout: float = 10.0, interval: float = 0.01) -> bool
 def busy(seconds: float) -> None:
     """Stand-in for a consumer doing `seconds` of work (releases the GIL, like real work)."""
     threading.Event().wait(seconds)
+
+
+@pytest.fixture
+def window(qtbot, small_data, tmp_path):
+    """The main window on a small npz, data prepared, ready to train."""
+    from pipeviz.core.config import PipelineConfig, TrainerConfig
+    from pipeviz.core.session import Session
+    from pipeviz.gui.window import MainWindow
+
+    npz = tmp_path / "small.npz"
+    np.savez(npz, x_train=small_data.train_images, y_train=small_data.train_labels)
+    session = Session(npz, pipeline_config=PipelineConfig(storage_latency_ms=2),
+                      trainer_config=TrainerConfig(epochs=50), cache_dir=tmp_path / "cache")
+    win = MainWindow(session)
+    qtbot.addWidget(win)
+    win.show()
+    session.prepare()
+    qtbot.waitUntil(lambda: session.ready and win.controls.start_button.isEnabled(), timeout=60_000)
+    yield win
+    win.close()
+    assert not session.training
+
+

@@ -67,9 +67,15 @@ def test_remaining_filter_yields_exactly_the_untrained(small_shards):
 def test_stamps_follow_the_stages_in_order(small_shards):
     from pipeviz.core.pipeline import TrainPipeline
 
-    dataset, _ = TrainPipeline(small_shards).dataset(PipelineConfig(storage_latency_ms=2), epoch=0)
+    for config in (PipelineConfig(storage_latency_ms=2), preset("naive", PipelineConfig(storage_latency_ms=2))):
+        _check_stamps(TrainPipeline(small_shards).dataset(config, epoch=0)[0], config.parallel_reads == 1)
+
+
+def _check_stamps(dataset, one_read_per_batch: bool) -> None:
     for batch in dataset.take(5):
-        assert batch["t_loaded"] <= batch["t_normalized"] <= batch["t_enqueued"]
+        assert batch["t_started"] <= batch["t_loaded"] <= batch["t_normalized"] <= batch["t_enqueued"]
+        if one_read_per_batch:  # reading one file, each batch pays the latency once
+            assert batch["t_loaded"] - batch["t_started"] >= 0.0019
         images = batch["image"].numpy()
         assert images.min() >= 0 and images.max() <= 1 and images.shape[1:] == (28, 28, 1)
 

@@ -84,31 +84,39 @@ def test_prefetch_hides_a_balanced_storage_latency(small_shards):
 
 
 def test_exactly_once_under_random_live_reconfiguration(small_shards):
+    """200 random live reconfigurations of every knob, sent 2-30 ms apart (those that arrive
+    during a rebuild merge into the latest): no crash, every epoch trains every
+    example exactly once (the trainer checks each epoch by example id and fails otherwise),
+    steps stay continuous, and the step loop is never traced again."""
     rng = random.Random(7)
-    trainer, channel = make_trainer(small_shards, epochs=2, steps_per_execution=2)
-    coverage_ok = []
+    trainer, channel = make_trainer(small_shards, epochs=1000, steps_per_execution=2)
     trainer.start()
-    config = trainer.pipeline_config
-    for _ in range(60):
-        if not trainer.is_alive():
-            break
+    assert wait_until(lambda: trainer.global_step > 0, 60), "no first step (tracing)"
+    config, changes = trainer.pipeline_config, 0
+    for _ in range(200):
+        assert trainer.is_alive(), [e for e in channel.drain() if not isinstance(e, StepEvent)]
+        previous = config
         config = config.replace(
             prefetch=rng.choice([0, 1, 3, -1]), parallel_reads=rng.choice([1, 2, 4]),
             parallel_map=rng.choice([1, 2, -1]), cache=rng.choice([False, True]),
             batch_size=rng.choice([16, 32, 50]), storage_latency_ms=rng.choice([0, 0.5, 2]))
         trainer.reconfigure(config)
-        wait_until(lambda: False, rng.uniform(0.005, 0.05))
+        changes += config != previous
+        wait_until(lambda: False, rng.uniform(0.002, 0.03))
+    trainer.set_epochs(trainer.epoch + 1)  # finish the running epoch, then stop
     assert trainer.join(120), "training did not finish"
     assert trainer.state == "finished", [e for e in channel.drain() if not isinstance(e, StepEvent)]
     events = channel.drain()
     applied = [e for e in events if isinstance(e, ConfigApplied)]
-    assert len(applied) >= 10, "reconfigurations were not applied live"
+    # commands that arrive while a rebuild is under way merge into the latest one
+    assert 15 <= len(applied) <= changes, (len(applied), changes)
+    assert applied[-1].config == config, "the last reconfiguration is the one in force"
     assert all(e.changed for e in applied)
-    assert np.all(trainer.epoch_coverage == 1)  # the last epoch: every example exactly once
-    assert len(trainer.history) == 2  # the first epoch passed the same check, or it would fail
+    epochs = len(trainer.history)
+    assert epochs >= 1 and np.all(trainer.epoch_coverage == 1)
     steps = steps_of(events)
     assert [e.step for e in steps] == list(range(1, len(steps) + 1))
-    assert sum(e.batch_size for e in steps) == 2 * small_shards.train_count
+    assert sum(e.batch_size for e in steps) == epochs * small_shards.train_count
     assert trainer.traces == 1, "reconfiguring must not retrace the step loop"
 
 

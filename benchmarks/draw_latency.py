@@ -1,0 +1,79 @@
+"""Draw to prediction: from the end of a mouse stroke to updated bars and activations,
+while training runs.
+
+Real mouse events draw a stroke on the canvas; the clock starts as the button is released
+and stops when the release has been handled and the pending paints (bars, activations,
+preview) have run. Target: median <= 15 ms, p95 <= 30 ms.
+
+    python benchmarks/draw_latency.py [--data PATH] [--strokes 60]
+"""
+from __future__ import annotations
+
+import argparse
+import json
+import time
+from pathlib import Path
+
+import numpy as np
+
+from live_window import DEFAULT_DATA, ROOT, run_with_training_window
+
+
+def send(widget, kind, point, button, buttons) -> None:
+    from PySide6.QtCore import QPointF, Qt
+    from PySide6.QtGui import QMouseEvent
+    from PySide6.QtWidgets import QApplication
+    pos = QPointF(*point)
+    QApplication.sendEvent(widget, QMouseEvent(kind, pos, widget.mapToGlobal(pos), button, buttons,
+                                               Qt.KeyboardModifier.NoModifier))
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--data", default=DEFAULT_DATA)
+    parser.add_argument("--strokes", type=int, default=60)
+    parser.add_argument("--out", default=str(ROOT / "benchmarks" / "results" / "draw_latency.json"))
+    args = parser.parse_args()
+    times: list[float] = []
+
+    def on_warm(app, window) -> None:
+        from PySide6.QtCore import QEvent, Qt, QTimer
+        left, none = Qt.MouseButton.LeftButton, Qt.MouseButton.NoButton
+        canvas = window.canvas
+        rng = np.random.default_rng(0)
+
+        def stroke() -> None:
+            canvas.clear()
+            x = 40 + rng.integers(0, 90)
+            points = [(x + 3 * np.sin(i / 3), 20 + 6 * i) for i in range(22)]
+            send(canvas, QEvent.Type.MouseButtonPress, points[0], left, left)
+            for p in points[1:]:
+                send(canvas, QEvent.Type.MouseMove, p, none, left)
+            before = window.prediction
+            started = time.perf_counter()
+            send(canvas, QEvent.Type.MouseButtonRelease, points[-1], left, none)
+            app.processEvents()  # the paints the release scheduled
+            elapsed = time.perf_counter() - started
+            assert window.prediction is not before, "the release did not update the prediction"
+            times.append(elapsed)
+            if len(times) < args.strokes:
+                QTimer.singleShot(150, stroke)
+            else:
+                window.close()
+                app.quit()
+        stroke()
+
+    run_with_training_window(args.data, 100, on_warm)
+    ms = np.array(times) * 1e3
+    result = {"strokes": len(ms), "median_ms": round(float(np.median(ms)), 2),
+              "p95_ms": round(float(np.percentile(ms, 95)), 2), "max_ms": round(float(ms.max()), 2)}
+    print(f"{'strokes':<12} {result['strokes']:>8}")
+    print(f"{'median (ms)':<12} {result['median_ms']:>8}  target <= 15")
+    print(f"{'p95 (ms)':<12} {result['p95_ms']:>8}  target <= 30")
+    print(f"{'max (ms)':<12} {result['max_ms']:>8}")
+    Path(args.out).parent.mkdir(parents=True, exist_ok=True)
+    Path(args.out).write_text(json.dumps(result, indent=1) + "\n")
+
+
+if __name__ == "__main__":
+    main()

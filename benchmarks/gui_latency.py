@@ -1,0 +1,78 @@
+"""GUI stays live while training: event-loop lateness and plot repaints per second.
+
+The window runs offscreen with training at full speed. A 10 ms precise QTimer on the GUI
+thread records how late each tick fires (interval - 10 ms); the live plots count the
+refreshes that redrew. Target: p99 lateness <= 50 ms, plots repainting >= 20 times a second.
+
+    python benchmarks/gui_latency.py [--data PATH] [--seconds 30]
+"""
+from __future__ import annotations
+
+import argparse
+import json
+import time
+from pathlib import Path
+
+import numpy as np
+
+from live_window import DEFAULT_DATA, ROOT, run_with_training_window
+
+INTERVAL_S = 0.010
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--data", default=DEFAULT_DATA)
+    parser.add_argument("--seconds", type=float, default=30.0)
+    parser.add_argument("--out", default=str(ROOT / "benchmarks" / "results" / "gui_latency.json"))
+    args = parser.parse_args()
+    result = {}
+
+    def on_warm(app, window) -> None:
+        from PySide6.QtCore import Qt, QTimer
+
+        ticks, redraws = [], [0]
+        plots_refresh = window.plots.refresh
+
+        def counting_refresh() -> None:
+            redraws[0] += window.plots._dirty
+            plots_refresh()
+        window.plots.refresh = counting_refresh
+        steps0, started = window.session.trainer.global_step, time.perf_counter()
+        timer = QTimer()
+        timer.setTimerType(Qt.TimerType.PreciseTimer)
+        timer.setInterval(int(INTERVAL_S * 1000))
+
+        def tick() -> None:
+            now = time.perf_counter()
+            ticks.append(now)
+            if now - started >= args.seconds:
+                timer.stop()
+                late = np.maximum(np.diff(ticks) - INTERVAL_S, 0) * 1e3
+                elapsed = now - started
+                result.update(
+                    seconds=round(elapsed, 1), ticks=len(ticks),
+                    lateness_ms_p50=round(float(np.percentile(late, 50)), 2),
+                    lateness_ms_p99=round(float(np.percentile(late, 99)), 2),
+                    lateness_ms_max=round(float(late.max()), 2),
+                    plot_redraws_per_s=round(redraws[0] / elapsed, 1),
+                    steps_per_s=round((window.session.trainer.global_step - steps0) / elapsed, 1))
+                window.close()
+                app.quit()
+        timer.timeout.connect(tick)
+        timer.start()
+        window._bench_timer = timer
+
+    run_with_training_window(args.data, 100, on_warm)
+    print(f"{'measure':<22} {'value':>8}  target")
+    print(f"{'lateness p50 (ms)':<22} {result['lateness_ms_p50']:>8}")
+    print(f"{'lateness p99 (ms)':<22} {result['lateness_ms_p99']:>8}  <= 50")
+    print(f"{'lateness max (ms)':<22} {result['lateness_ms_max']:>8}")
+    print(f"{'plot redraws / s':<22} {result['plot_redraws_per_s']:>8}  >= 20")
+    print(f"{'training steps / s':<22} {result['steps_per_s']:>8}")
+    Path(args.out).parent.mkdir(parents=True, exist_ok=True)
+    Path(args.out).write_text(json.dumps(result, indent=1) + "\n")
+
+
+if __name__ == "__main__":
+    main()

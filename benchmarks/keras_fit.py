@@ -1,0 +1,89 @@
+"""Overhead against plain Keras: `model.fit` against the app's instrumented trainer.
+
+Same model (same seed), data, batch size, learning-rate schedule and pipeline (the `all`
+preset, no storage latency), same steps per call (4). Rounds alternate model.fit, the
+trainer with events on and the trainer with events off, in one process, so each sees the
+same machine conditions; medians over rounds are reported. Target: trainer (events on)
+>= 0.9x the images/s of model.fit; the events on/off difference is the hooks' cost.
+
+    python benchmarks/keras_fit.py [--data PATH] [--steps 600] [--warmup 60] [--rounds 3]
+"""
+from __future__ import annotations
+
+import argparse
+import json
+import time
+from pathlib import Path
+
+import numpy as np
+
+ROOT = Path(__file__).resolve().parents[1]
+
+
+def fit_images_per_s(shards, config, steps: int, warmup: int, seed: int = 0) -> float:
+    """Train with model.fit; images/s over the steps after `warmup` (timed by a callback)."""
+    import keras
+    from pipeviz.core.model import build_model
+    from pipeviz.core.pipeline import TrainPipeline
+    from pipeviz.core.schedule import PlannedCosineDecay
+
+    model = build_model(seed)
+    model.compile(optimizer=keras.optimizers.Adam(PlannedCosineDecay(2e-3, warmup + steps)),
+                  loss=keras.losses.SparseCategoricalCrossentropy(), metrics=["accuracy"],
+                  steps_per_execution=4, jit_compile=False)  # the trainer does not use XLA either
+    dataset, _ = TrainPipeline(shards, seed).dataset(config, epoch=0, instrument=False)
+    dataset = dataset.map(lambda b: (b["image"], b["label"])).repeat()
+
+    class Clock(keras.callbacks.Callback):
+        def __init__(self):
+            super().__init__()
+            self.marks: list[tuple[int, float]] = []
+
+        def on_train_batch_end(self, batch, logs=None):
+            self.marks.append((batch, time.perf_counter()))
+
+    clock = Clock()
+    model.fit(dataset, epochs=1, steps_per_epoch=warmup + steps, callbacks=[clock], verbose=0)
+    (b0, t0), (b1, t1) = next(m for m in clock.marks if m[0] + 1 >= warmup), clock.marks[-1]
+    return (b1 - b0) * config.batch_size / (t1 - t0)
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--data", default=str(ROOT.parent / "shared" / "data" / "mnist"))
+    parser.add_argument("--steps", type=int, default=600)
+    parser.add_argument("--warmup", type=int, default=60)
+    parser.add_argument("--rounds", type=int, default=3)
+    parser.add_argument("--out", default=str(ROOT / "benchmarks" / "results" / "keras_fit.json"))
+    args = parser.parse_args()
+
+    from pipeviz.core.bench import run_config
+    from pipeviz.core.config import preset
+    from pipeviz.core.datasets import find_data
+    from pipeviz.core.shards import prepare_shards
+
+    shards = prepare_shards(find_data(args.data))
+    config = preset("all")
+    rates: dict[str, list[float]] = {"model.fit": [], "trainer, events on": [], "trainer, events off": []}
+    for round_ in range(args.rounds):
+        rates["model.fit"].append(fit_images_per_s(shards, config, args.steps, args.warmup))
+        for events in (True, False):
+            result = run_config(shards, "all", config, args.steps, args.warmup, events=events)
+            rates[f"trainer, events {'on' if events else 'off'}"].append(result.images_per_s)
+        print(f"round {round_ + 1}: " + ", ".join(f"{k} {v[-1]:.0f}" for k, v in rates.items()), flush=True)
+    medians = {k: float(np.median(v)) for k, v in rates.items()}
+    fit = medians["model.fit"]
+    print(f"\n{'run':<22} {'images/s (median)':>17} {'vs model.fit':>12}  rounds")
+    for name, value in medians.items():
+        print(f"{name:<22} {value:>17.0f} {value / fit:>11.2f}x  {', '.join(f'{r:.0f}' for r in rates[name])}")
+    hooks = 1 - medians["trainer, events on"] / medians["trainer, events off"]
+    print(f"\ncost of the event hooks (on vs off): {hooks:.1%} of throughput")
+    Path(args.out).parent.mkdir(parents=True, exist_ok=True)
+    Path(args.out).write_text(json.dumps({"steps": args.steps, "warmup": args.warmup,
+                                          "config": config.describe(), "rounds": rates,
+                                          "medians": medians, "hooks_cost_fraction": hooks},
+                                         indent=1) + "\n")
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,68 @@
+"""Prefetch at the limit: storage latency balanced against the train step.
+
+With the read as long as the step, a serial pipeline takes load + compute per step and a
+prefetching one max(load, compute): the limit is 2x. The train step is measured first and
+the latency set to it; then naive and prefetch alternate for several rounds in one process
+(so both see the same machine conditions). Targets: prefetch >= 1.8x naive images/s; input
+wait <= 5% with prefetch and >= 40% without; total idle (wait + host) <= 10% with prefetch.
+
+    python benchmarks/prefetch_limit.py [--data PATH] [--steps 300] [--rounds 3]
+"""
+from __future__ import annotations
+
+import argparse
+import json
+from dataclasses import asdict
+from pathlib import Path
+
+import numpy as np
+
+ROOT = Path(__file__).resolve().parents[1]
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--data", default=str(ROOT.parent / "shared" / "data" / "mnist"))
+    parser.add_argument("--steps", type=int, default=300)
+    parser.add_argument("--warmup", type=int, default=40)
+    parser.add_argument("--rounds", type=int, default=3)
+    parser.add_argument("--out", default=str(ROOT / "benchmarks" / "results" / "prefetch_limit.json"))
+    args = parser.parse_args()
+
+    from pipeviz.core.bench import measure_step_ms, run_config
+    from pipeviz.core.config import PipelineConfig, preset
+    from pipeviz.core.datasets import find_data
+    from pipeviz.core.shards import prepare_shards
+
+    shards = prepare_shards(find_data(args.data))
+    latency = round(measure_step_ms(shards, 32), 2)
+    base = PipelineConfig(storage_latency_ms=latency)
+    results = {"naive": [], "prefetch": []}
+    for round_ in range(args.rounds):
+        for name in results:
+            results[name].append(run_config(shards, name, preset(name, base), args.steps, args.warmup))
+        print(f"round {round_ + 1}: " + ", ".join(f"{n} {r[-1].images_per_s:.0f} images/s"
+                                                  for n, r in results.items()), flush=True)
+
+    def med(name: str, field: str) -> float:
+        return float(np.median([getattr(r, field) for r in results[name]]))
+    rows = {name: {f: med(name, f) for f in ("images_per_s", "input_wait_fraction", "host_fraction",
+                                             "idle_fraction", "median_step_ms")} for name in results}
+    speedup = rows["prefetch"]["images_per_s"] / rows["naive"]["images_per_s"]
+    step_speedup = rows["naive"]["median_step_ms"] / rows["prefetch"]["median_step_ms"]
+    print(f"\nstorage latency {latency} ms per batch = the measured train step; medians of {args.rounds} rounds")
+    print(f"{'config':<9} {'images/s':>9} {'wait':>6} {'host':>6} {'idle':>6} {'p50 step':>9}")
+    for name, r in rows.items():
+        print(f"{name:<9} {r['images_per_s']:>9.0f} {r['input_wait_fraction']:>6.1%} "
+              f"{r['host_fraction']:>6.1%} {r['idle_fraction']:>6.1%} {r['median_step_ms']:>7.2f}ms")
+    print(f"\nprefetch speedup: {speedup:.2f}x images/s (target >= 1.8x, limit 2x); "
+          f"{step_speedup:.2f}x at the median step")
+    Path(args.out).parent.mkdir(parents=True, exist_ok=True)
+    Path(args.out).write_text(json.dumps({
+        "storage_latency_ms": latency, "medians": rows, "speedup": speedup,
+        "median_step_speedup": step_speedup,
+        "rounds": {n: [asdict(r) for r in rs] for n, rs in results.items()}}, indent=1) + "\n")
+
+
+if __name__ == "__main__":
+    main()

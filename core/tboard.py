@@ -1,0 +1,98 @@
+"""TensorBoard output: each run's scalars written with `tf.summary`, and profiler captures,
+in one run folder that `tensorboard --logdir <runs folder>` opens.
+
+Writing a scalar eagerly costs a few hundred microseconds, so the worker averages steps and
+writes every `every` steps (a fraction of a percent of step time) instead of every step.
+"""
+from __future__ import annotations
+
+import os
+import time
+from pathlib import Path
+
+import numpy as np
+import tensorflow as tf
+
+from .events import EpochSummary
+
+STEP_TAGS = ("loss", "accuracy", "idle_fraction", "images_per_s", "input_wait_fraction")
+EPOCH_TAGS = ("epoch/train_loss", "epoch/train_accuracy", "epoch/val_loss", "epoch/val_accuracy",
+              "epoch/idle_fraction", "epoch/images_per_s")
+
+
+def default_runs_root() -> Path:
+    """Where run folders go: $PIPEVIZ_RUNS_DIR, else ~/pipeviz-runs."""
+    return Path(os.environ.get("PIPEVIZ_RUNS_DIR") or Path.home() / "pipeviz-runs")
+
+
+def new_run_dir(root: str | Path | None = None, label: str = "train") -> Path:
+    """A fresh, dated folder for one run, e.g. ~/pipeviz-runs/20261124-101500-train."""
+    root = Path(root) if root is not None else default_runs_root()
+    stem = f"{time.strftime('%Y%m%d-%H%M%S')}-{label}"
+    path, n = root / stem, 1
+    while path.exists():
+        n += 1
+        path = root / f"{stem}-{n}"
+    path.mkdir(parents=True)
+    return path
+
+
+class ScalarLog:
+    """Averages the trained steps and writes them as TensorBoard scalars."""
+
+    def __init__(self, logdir: str | Path, every: int = 25):
+        self.logdir = Path(logdir)
+        self.every = every
+        self._writer = tf.summary.create_file_writer(str(self.logdir))
+        self._sums = np.zeros(6)  # images, loss*n, hits*n, wall, compute, wait
+        self._steps = 0
+
+    def add_steps(self, last_step: int, sizes: np.ndarray, loss: np.ndarray,
+                  accuracy: np.ndarray, timing: dict[str, np.ndarray]) -> None:
+        self._sums += (sizes.sum(), (loss * sizes).sum(), (accuracy * sizes).sum(),
+                       timing["wall_s"].sum(), timing["compute_s"].sum(), timing["input_wait_s"].sum())
+        self._steps += len(sizes)
+        if self._steps >= self.every:
+            self._write(last_step)
+
+    def _write(self, step: int) -> None:
+        images, loss, hits, wall, compute, wait = self._sums
+        values = {"loss": loss / images, "accuracy": hits / images,
+                  "idle_fraction": 1 - compute / wall if wall > 0 else 0.0,
+                  "images_per_s": images / wall if wall > 0 else 0.0,
+                  "input_wait_fraction": wait / wall if wall > 0 else 0.0}
+        with self._writer.as_default():
+            for tag in STEP_TAGS:
+                tf.summary.scalar(tag, float(values[tag]), step=step)
+        self._sums[:] = 0
+        self._steps = 0
+
+    def add_epoch(self, summary: EpochSummary) -> None:
+        values = (summary.train_loss, summary.train_accuracy, summary.val_loss,
+                  summary.val_accuracy, summary.idle_fraction, summary.images_per_s)
+        with self._writer.as_default():
+            for tag, value in zip(EPOCH_TAGS, values):
+                tf.summary.scalar(tag, float(value), step=summary.epoch + 1)
+        self._writer.flush()
+
+    def close(self, last_step: int) -> None:
+        if self._steps:
+            self._write(last_step)
+        self._writer.close()
+
+
+def read_scalars(logdir: str | Path) -> dict[str, list[tuple[int, float]]]:
+    """Every scalar in the event files under `logdir`: tag -> [(step, value)], as
+    TensorBoard would read them (used by tests and for checking a run folder)."""
+    found: dict[str, list[tuple[int, float]]] = {}
+    for path in sorted(Path(logdir).rglob("events.out.tfevents.*")):
+        for event in tf.compat.v1.train.summary_iterator(str(path)):
+            for value in event.summary.value:
+                number = float(tf.make_ndarray(value.tensor)) if value.HasField("tensor") else value.simple_value
+                found.setdefault(value.tag, []).append((event.step, number))
+    return found
+
+
+def profile_files(logdir: str | Path) -> list[Path]:
+    """Profiler captures (`*.xplane.pb`) under `logdir`, as TensorBoard's profile tab finds them."""
+    return sorted((Path(logdir) / "plugins" / "profile").rglob("*.xplane.pb"))

@@ -1,0 +1,63 @@
+"""The learn panel: the seed's insight in the app's words, and a three-question quiz whose
+answers point at this session's own measurements."""
+from __future__ import annotations
+
+from typing import Callable
+
+from PySide6.QtWidgets import (QButtonGroup, QGroupBox, QLabel, QPushButton, QRadioButton,
+                               QScrollArea, QVBoxLayout, QWidget)
+
+from pipeviz.core.learn import INSIGHT, QUESTIONS, Question
+
+RIGHT_STYLE, WRONG_STYLE = "color: #1a7a2e", "color: #b02020"
+
+
+class QuestionBox(QGroupBox):
+    def __init__(self, number: int, question: Question, evidence: Callable[[Question], str]):
+        super().__init__(f"{number}. {question.text}")
+        self.setObjectName(f"quiz_{question.key}")
+        self.question = question
+        self._evidence = evidence
+        self.choices = QButtonGroup(self)
+        layout = QVBoxLayout(self)
+        for i, text in enumerate(question.choices):
+            button = QRadioButton(text)
+            button.setObjectName(f"quiz_{question.key}_{i}")
+            self.choices.addButton(button, i)
+            layout.addWidget(button)
+        self.check_button = QPushButton("Check", objectName=f"quiz_{question.key}_check")
+        self.feedback = QLabel("", objectName=f"quiz_{question.key}_feedback", wordWrap=True)
+        layout.addWidget(self.check_button)
+        layout.addWidget(self.feedback)
+        self.check_button.clicked.connect(self.check)
+        self.answered_right: bool | None = None
+
+    def check(self) -> None:
+        choice = self.choices.checkedId()
+        if choice < 0:
+            self.feedback.setStyleSheet("")
+            self.feedback.setText("Pick an answer first.")
+            return
+        self.answered_right = self.question.is_right(choice)
+        verdict = "Right." if self.answered_right else (
+            f"Not quite: the answer is “{self.question.choices[self.question.correct]}”.")
+        self.feedback.setStyleSheet(RIGHT_STYLE if self.answered_right else WRONG_STYLE)
+        self.feedback.setText(f"<b>{verdict}</b> {self.question.explanation}<br>"
+                              f"<i>Evidence from this session:</i> {self._evidence(self.question)}")
+
+
+class LearnPanel(QScrollArea):
+    def __init__(self, evidence: Callable[[Question], str], parent: QWidget | None = None):
+        super().__init__(parent)
+        self.setObjectName("learnPanel")
+        self.setWidgetResizable(True)
+        body = QWidget()
+        layout = QVBoxLayout(body)
+        insight = QLabel(f"<h3>Why prefetching matters</h3><p>{INSIGHT}</p>",
+                         objectName="insightLabel", wordWrap=True)
+        layout.addWidget(insight)
+        self.questions = [QuestionBox(i + 1, q, evidence) for i, q in enumerate(QUESTIONS)]
+        for box in self.questions:
+            layout.addWidget(box)
+        layout.addStretch(1)
+        self.setWidget(body)

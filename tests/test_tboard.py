@@ -1,0 +1,29 @@
+"""TensorBoard scalars and profiler captures in a run folder."""
+from pipeviz.core.config import PipelineConfig, TrainerConfig
+from pipeviz.core.events import EventChannel, ProfileCaptured
+
+from conftest import wait_until
+
+
+def test_training_writes_scalars_and_captures_a_profile(small_shards, tmp_path):
+    from pipeviz.core.tboard import EPOCH_TAGS, STEP_TAGS, profile_files, read_scalars
+    from pipeviz.core.trainer import Trainer
+
+    channel = EventChannel(lossy_capacity=10_000)
+    trainer = Trainer(small_shards, PipelineConfig(), TrainerConfig(
+        epochs=1, summary_dir=str(tmp_path), summary_every=10), channel)
+    trainer.start()
+    assert wait_until(lambda: trainer.global_step >= 4, 60)
+    trainer.capture_profile(str(tmp_path), steps=8)
+    assert trainer.join(120) and trainer.state == "finished"
+    captured = [e for e in channel.drain() if isinstance(e, ProfileCaptured)]
+    assert len(captured) == 1 and not captured[0].error and captured[0].steps >= 8
+    assert profile_files(tmp_path), "no .xplane.pb capture for TensorBoard's profile tab"
+    scalars = read_scalars(tmp_path)
+    assert set(STEP_TAGS) | set(EPOCH_TAGS) <= set(scalars)
+    steps = [s for s, _ in scalars["loss"]]
+    assert steps == sorted(steps) and steps[-1] == trainer.global_step
+    assert len(steps) == -(-trainer.global_step // 10)
+    history = trainer.history[0]
+    assert scalars["epoch/val_accuracy"] == [(1, __import__("pytest").approx(history.val_accuracy))]
+    assert all(0 <= v <= 1 for _, v in scalars["idle_fraction"])
