@@ -35,6 +35,7 @@ def main() -> None:
     parser.add_argument("--out", default=str(ROOT / "benchmarks" / "results" / "draw_latency.json"))
     args = parser.parse_args()
     times: list[float] = []
+    handled: list[float] = []
 
     def on_warm(app, window) -> None:
         from PySide6.QtCore import QEvent, Qt, QTimer
@@ -52,7 +53,8 @@ def main() -> None:
             before = window.prediction
             started = time.perf_counter()
             send(canvas, QEvent.Type.MouseButtonRelease, points[-1], left, none)
-            app.processEvents()  # the paints the release scheduled
+            handled.append(time.perf_counter() - started)  # bars and activations hold the new prediction
+            app.processEvents()  # the paints the release scheduled (and whatever else is due)
             elapsed = time.perf_counter() - started
             assert window.prediction is not before, "the release did not update the prediction"
             times.append(elapsed)
@@ -64,13 +66,15 @@ def main() -> None:
         stroke()
 
     run_with_training_window(args.data, 100, on_warm)
-    ms = np.array(times) * 1e3
+    ms, handled_ms = np.array(times) * 1e3, np.array(handled) * 1e3
     result = {"strokes": len(ms), "median_ms": round(float(np.median(ms)), 2),
-              "p95_ms": round(float(np.percentile(ms, 95)), 2), "max_ms": round(float(ms.max()), 2)}
-    print(f"{'strokes':<12} {result['strokes']:>8}")
-    print(f"{'median (ms)':<12} {result['median_ms']:>8}  target <= 15")
-    print(f"{'p95 (ms)':<12} {result['p95_ms']:>8}  target <= 30")
-    print(f"{'max (ms)':<12} {result['max_ms']:>8}")
+              "p95_ms": round(float(np.percentile(ms, 95)), 2), "max_ms": round(float(ms.max()), 2),
+              "handled_median_ms": round(float(np.median(handled_ms)), 2),
+              "handled_p95_ms": round(float(np.percentile(handled_ms, 95)), 2)}
+    print(f"{'':<24} {'median':>8} {'p95':>8} {'max':>8}")
+    print(f"{'prediction updated (ms)':<24} {result['handled_median_ms']:>8} {result['handled_p95_ms']:>8}")
+    print(f"{'...and painted (ms)':<24} {result['median_ms']:>8} {result['p95_ms']:>8} {result['max_ms']:>8}"
+          "  target: median <= 15, p95 <= 30")
     Path(args.out).parent.mkdir(parents=True, exist_ok=True)
     Path(args.out).write_text(json.dumps(result, indent=1) + "\n")
 
