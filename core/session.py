@@ -134,8 +134,11 @@ class Session:
         self._use_model(model)
         config = self.trainer_config
         if self.write_scalars:
-            self.run_dir = self._new_run_dir("train")
-            config = dataclasses.replace(config, summary_dir=str(self.run_dir))
+            try:
+                self.run_dir = self._new_run_dir("train")
+                config = dataclasses.replace(config, summary_dir=str(self.run_dir))
+            except OSError as exc:  # an unwritable runs folder must not stop training
+                log.warning("not writing TensorBoard scalars: cannot create a run folder (%s)", exc)
         self.trainer = Trainer(self.shards, self.pipeline_config, config, self.channel, model=model)
         self.trainer.start()
 
@@ -190,7 +193,12 @@ class Session:
         if self.sweeping:
             raise RuntimeError("an experiment is already running")
         self.stop_training()
-        summary_root = str(self._new_run_dir("sweep")) if self.write_scalars else None
+        summary_root = None
+        if self.write_scalars:
+            try:
+                summary_root = str(self._new_run_dir("sweep"))
+            except OSError as exc:
+                log.warning("not writing TensorBoard scalars: cannot create a run folder (%s)", exc)
         plan = SweepPlan(tuple(names or SWEEP_NAMES), steps, warmup, self.pipeline_config,
                          self.trainer_config.seed, summary_root)
         self.sweep = Sweep(self.shards, plan, self.channel)
@@ -215,7 +223,9 @@ class Session:
 
     def close(self, timeout: float = 5.0) -> bool:
         """Stop training and wait (bounded) for the worker; True if every thread ended."""
-        stopped = self.stop_training(timeout) and self.cancel_sweep(timeout)
+        trained_stopped = self.stop_training(timeout)
+        sweep_stopped = self.cancel_sweep(timeout)  # both, even if the first timed out
+        stopped = trained_stopped and sweep_stopped
         if self._loader is not None:
             self._loader.join(max(0.1, timeout))
             stopped = stopped and not self._loader.is_alive()

@@ -27,3 +27,18 @@ def test_training_writes_scalars_and_captures_a_profile(small_shards, tmp_path):
     history = trainer.history[0]
     assert scalars["epoch/val_accuracy"] == [(1, __import__("pytest").approx(history.val_accuracy))]
     assert all(0 <= v <= 1 for _, v in scalars["idle_fraction"])
+
+
+def test_an_unwritable_runs_folder_does_not_stop_training(small_shards, tmp_path):
+    from pipeviz.core.session import Session
+    blocker = tmp_path / "file"
+    blocker.write_text("a file where the runs folder should be")
+    session = Session(runs_root=blocker / "runs")
+    session.shards = small_shards  # as if prepared
+    session.trainer_config = session.trainer_config.__class__(epochs=1, max_steps=8)
+    session.start()
+    try:
+        assert session.trainer.join(120) and session.trainer.state == "stopped"
+        assert session.trainer.global_step == 8 and session.run_dir is None
+    finally:
+        session.close()
