@@ -133,18 +133,27 @@ class Session:
         model = build_model(self.trainer_config.seed)
         self._use_model(model)
         config = self.trainer_config
-        if self.write_scalars:
-            try:
-                self.run_dir = self._new_run_dir("train")
-                config = dataclasses.replace(config, summary_dir=str(self.run_dir))
-            except OSError as exc:  # an unwritable runs folder must not stop training
-                log.warning("not writing TensorBoard scalars: cannot create a run folder (%s)", exc)
+        run_dir = self._scalars_dir("train")
+        if run_dir is not None:
+            self.run_dir = run_dir
+            config = dataclasses.replace(config, summary_dir=str(run_dir))
         self.trainer = Trainer(self.shards, self.pipeline_config, config, self.channel, model=model)
         self.trainer.start()
 
     def _new_run_dir(self, label: str) -> Path:
         from .tboard import new_run_dir
         return new_run_dir(self.runs_root, label)
+
+    def _scalars_dir(self, label: str) -> Path | None:
+        """A new run folder for TensorBoard scalars, or None when they are off or the folder
+        cannot be made (an unwritable runs folder must not stop training)."""
+        if not self.write_scalars:
+            return None
+        try:
+            return self._new_run_dir(label)
+        except OSError as exc:
+            log.warning("not writing TensorBoard scalars: cannot create a run folder (%s)", exc)
+            return None
 
     def capture_profile(self, steps: int = 20) -> Path:
         """Profile the next `steps` training steps into the run folder (reported by a
@@ -193,12 +202,8 @@ class Session:
         if self.sweeping:
             raise RuntimeError("an experiment is already running")
         self.stop_training()
-        summary_root = None
-        if self.write_scalars:
-            try:
-                summary_root = str(self._new_run_dir("sweep"))
-            except OSError as exc:
-                log.warning("not writing TensorBoard scalars: cannot create a run folder (%s)", exc)
+        sweep_dir = self._scalars_dir("sweep")
+        summary_root = str(sweep_dir) if sweep_dir is not None else None
         plan = SweepPlan(tuple(names or SWEEP_NAMES), steps, warmup, self.pipeline_config,
                          self.trainer_config.seed, summary_root)
         self.sweep = Sweep(self.shards, plan, self.channel)
