@@ -19,6 +19,7 @@ from .shards import ShardSet, prepare_shards
 
 if TYPE_CHECKING:
     from .trainer import StepTotals, Trainer
+    from .steploop import StepLoop
 
 log = logging.getLogger(__name__)
 
@@ -56,36 +57,41 @@ def summarize(name: str, config: PipelineConfig, totals: StepTotals,
         storage_latency_ms=config.storage_latency_ms, description=config.describe())
 
 
-def _train(shards: ShardSet, config: PipelineConfig, trainer_config: TrainerConfig
-           ) -> tuple["Trainer", list[StepEvent]]:
-    """Train a fresh model to the step budget; the trainer and every step event."""
+def _train(shards: ShardSet, config: PipelineConfig, trainer_config: TrainerConfig,
+           loop: StepLoop | None = None) -> tuple["Trainer", list[StepEvent]]:
+    """Train to the step budget, from `loop`'s initial weights (reset here) or a new model;
+    the trainer and every step event."""
     from .trainer import Trainer
 
+    if loop is not None:
+        loop.reset()
     channel = EventChannel(lossy_capacity=(trainer_config.max_steps or 0) + 16)
-    trainer = Trainer(shards, config, trainer_config, channel)
+    trainer = Trainer(shards, config, trainer_config, channel, loop=loop)
     trainer.start()
     trainer.join()
     return trainer, [e for e in channel.drain() if isinstance(e, StepEvent)]
 
 
 def run_config(shards: ShardSet, name: str, config: PipelineConfig, steps: int, warmup: int,
-               seed: int = 0, events: bool = True) -> BenchResult:
-    """Train a fresh model (same seed) for warmup + steps under `config`; measure the rest.
+               seed: int = 0, events: bool = True, loop: StepLoop | None = None) -> BenchResult:
+    """Train a fresh model (same seed; or `loop`'s model reset to its initial weights, which
+    skips tracing again) for warmup + steps under `config`; measure the rest.
     With `events=False` the pipeline carries no stage stamps and no step events are made:
     the difference to `events=True` is the cost of the event hooks."""
     trainer, step_events = _train(shards, config, TrainerConfig(
         epochs=10_000, max_steps=warmup + steps, seed=seed, record_events=events,
-        measure_after_step=warmup))
+        measure_after_step=warmup), loop)
     if trainer.state == "error":
         raise RuntimeError(f"config {name} failed: see the log")
     label = name if events else f"{name} (events off)"
     return summarize(label, config, trainer.totals, step_events[warmup:])
 
 
-def measure_step_ms(shards: ShardSet, batch_size: int, steps: int = 120) -> float:
+def measure_step_ms(shards: ShardSet, batch_size: int, steps: int = 120,
+                    loop: StepLoop | None = None) -> float:
     """The median in-graph compute time of one train step (no storage latency)."""
     config = preset("naive", PipelineConfig(batch_size=batch_size))
-    _, step_events = _train(shards, config, TrainerConfig(max_steps=steps))
+    _, step_events = _train(shards, config, TrainerConfig(max_steps=steps), loop)
     return float(np.median([e.compute_s for e in step_events[steps // 4:]])) * 1e3
 
 
@@ -112,8 +118,10 @@ def run_bench(data: str | None, steps: int, latency_ms: float | None, balance: b
     mnist = find_data(data, cache_dir=cache_dir)
     log.info("data: %s", mnist.source.description)
     shards = prepare_shards(mnist, cache_dir)
+    from .steploop import StepLoop
+    loop = StepLoop()  # traced once; every config starts from the same initial weights
     if balance:
-        latency_ms = round(measure_step_ms(shards, batch_size), 2)
+        latency_ms = round(measure_step_ms(shards, batch_size, loop=loop), 2)
         log.info("balanced storage latency: %.2f ms per batch (the measured train step)", latency_ms)
     base = PipelineConfig(batch_size=batch_size, storage_latency_ms=latency_ms or 0.0)
     warmup = shards.train_count // batch_size if warmup is None else warmup
@@ -121,7 +129,8 @@ def run_bench(data: str | None, steps: int, latency_ms: float | None, balance: b
     modes = {"on": [True], "off": [False], "both": [True, False]}[events]
     for name in configs:
         for with_events in modes:
-            result = run_config(shards, name, preset(name, base), steps, warmup, events=with_events)
+            result = run_config(shards, name, preset(name, base), steps, warmup,
+                                events=with_events, loop=loop)
             log.info("%s: %.0f images/s, idle %.1f%%", result.config, result.images_per_s,
                      100 * result.idle_fraction)
             results.append(result)

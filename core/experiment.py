@@ -110,12 +110,15 @@ class Sweep:
         return self._cancel.is_set()
 
     def _run(self) -> None:
+        from .steploop import StepLoop
         error = ""
         try:
+            loop = StepLoop(seed=self.plan.seed)  # traced once, reset for every config
             for index, name in enumerate(self.plan.names):
                 if self._cancel.is_set():
                     break
-                run = self._measure(index, name)
+                loop.reset()
+                run = self._measure(index, name, loop)
                 if run is None:
                     break
                 self.runs.append(run)
@@ -126,9 +129,9 @@ class Sweep:
         self.channel.put(SweepFinished(self.run_id, tuple(self.runs), self._cancel.is_set(), error,
                                        self.plan.base.storage_latency_ms))
 
-    def _measure(self, index: int, name: str) -> ConfigRun | None:
-        """Train a fresh model (same seed) for warm-up + measured steps under one config;
-        None if cancelled."""
+    def _measure(self, index: int, name: str, loop) -> ConfigRun | None:
+        """Train the model from its initial weights (`loop` reset) for warm-up + measured
+        steps under one config; None if cancelled."""
         from .pipeline import steps_in
         from .trainer import Trainer
 
@@ -139,7 +142,7 @@ class Sweep:
         summary_dir = f"{self.plan.summary_root}/{name}" if self.plan.summary_root else None
         trainer = Trainer(self.shards, config, TrainerConfig(
             epochs=10_000, max_steps=total, seed=self.plan.seed, measure_after_step=warmup,
-            summary_dir=summary_dir), channel)
+            summary_dir=summary_dir), channel, loop=loop)
         with self._lock:
             if self._cancel.is_set():
                 return None

@@ -23,7 +23,7 @@ class Session:
     def __init__(self, data_path: str | Path | None = None, channel: EventChannel | None = None,
                  pipeline_config: PipelineConfig | None = None,
                  trainer_config: TrainerConfig | None = None, cache_dir: Path | None = None,
-                 runs_root: Path | None = None, write_scalars: bool = True):
+                 runs_root: Path | None = None, write_scalars: bool = True, step_loop=None):
         self.data_path = data_path
         self.channel = channel if channel is not None else EventChannel()
         self.pipeline_config = pipeline_config or PipelineConfig()
@@ -34,9 +34,16 @@ class Session:
         self.sample_images = None  # a few real held-out digits, for demos and screenshots
         self.normalized_150: float | None = None  # the pipeline's own output for pixel 150
         self.trainer = None
+        self.step_loop = step_loop
+        """The traced step loop every Start trains (reset to the seed's initial weights): a
+        second run does not trace again. Made on the first Start unless given."""
         self.predictor = None
         self._model_file: str | None = None  # set while predicting with a loaded file
         self._loader: threading.Thread | None = None
+        self._cancel_loader = threading.Event()  # preparation gives up at its next check
+        self.importing_tensorflow = False
+        """True while the loader imports TensorFlow: it cannot be interrupted, so close()
+        does not wait for it (the loader gives up right after)."""
         self.sweep = None  # the running or last experiment sweep (core.experiment.Sweep)
         self.runs_root = runs_root
         """Where run folders for TensorBoard go (None: $PIPEVIZ_RUNS_DIR or ~/pipeviz-runs)."""
@@ -48,37 +55,55 @@ class Session:
     def prepare(self) -> None:
         """Load the data and write the shards in a background thread; reports
         StateChanged('preparing'), Progress, then StateChanged('ready') or an ErrorEvent."""
-        self._loader = threading.Thread(target=self._prepare, name="pipeviz-prepare", daemon=True)
+        self._cancel_loader = threading.Event()
+        self._loader = threading.Thread(target=self._prepare, args=(self._cancel_loader,),
+                                        name="pipeviz-prepare", daemon=True)
         self._loader.start()
 
-    def _prepare(self) -> None:
+    def _prepare(self, cancel: threading.Event) -> None:
+        from .shards import Cancelled
         try:
             self.channel.put(StateChanged(PREPARING, "loading TensorFlow and the data"))
+            self.importing_tensorflow = True
             from .datasets import find_data
             from .shards import prepare_shards
             from . import trainer  # noqa: F401  (imports TensorFlow here, off the GUI thread)
             from .pipeline import normalized_pixel
 
+            self.importing_tensorflow = False
+            self._check_cancelled(cancel)
             data = find_data(self.data_path, cache_dir=self.cache_dir)
+            self._check_cancelled(cancel)
             self.normalized_150 = normalized_pixel(150)
             self.source_description = data.source.description
             self.sample_images = (data.val_images[:32], data.val_labels[:32])
             self._use_model(None)
+            self._check_cancelled(cancel)
             self.shards = prepare_shards(
                 data, self.cache_dir,
-                progress=lambda done, total: self.channel.put(Progress("writing shards", done, total)))
+                progress=lambda done, total: self.channel.put(Progress("writing shards", done, total)),
+                cancelled=cancel.is_set)
             self.channel.put(StateChanged(READY, self.source_description))
+        except Cancelled:
+            log.info("preparing the data was cancelled")
         except Exception as exc:
             log.exception("preparing the data failed")
             self.channel.put(ErrorEvent(str(exc)))
             self.channel.put(StateChanged("error", str(exc)))
 
+    @staticmethod
+    def _check_cancelled(cancel: threading.Event) -> None:
+        from .shards import Cancelled
+        if cancel.is_set():
+            raise Cancelled("preparing the data was cancelled")
+
     def change_data(self, path: str | Path) -> None:
         """Prepare another data source (training must be stopped first)."""
         if self.training:
             raise RuntimeError("stop training before changing the data")
-        if self._loader is not None:
-            self._loader.join(30)
+        if self._loader is not None:  # the old source is no longer wanted
+            self._cancel_loader.set()
+            self._loader.join(30)  # bounded: a TensorFlow import cannot be interrupted
         self.data_path, self.shards = path, None
         self.prepare()
 
@@ -121,23 +146,28 @@ class Session:
     # ----- training ------------------------------------------------------------------
     def start(self) -> None:
         """Start a new training run (a fresh model) with the current pipeline config."""
+        from .steploop import StepLoop
         from .trainer import Trainer
 
         if not self.ready:
             raise RuntimeError("the data is not ready yet")
         if self.sweeping:
             raise RuntimeError("an experiment is running: cancel it before training")
-        from .model import build_model
-
-        self.stop_training()
-        model = build_model(self.trainer_config.seed)
-        self._use_model(model)
+        if not self.stop_training() or self.step_loop is None:
+            # (a worker that has not stopped may still be using the old loop's model)
+            self.step_loop = StepLoop(seed=self.trainer_config.seed,
+                                      learning_rate=self.trainer_config.learning_rate)
+        self.step_loop.reset()  # a fresh model: the seed's initial weights, step 0
+        if self.predictor is None or self.predictor.model is not self.step_loop.model:
+            self._use_model(self.step_loop.model)
+        self._model_file = None
         config = self.trainer_config
         run_dir = self._scalars_dir("train")
         if run_dir is not None:
             self.run_dir = run_dir
             config = dataclasses.replace(config, summary_dir=str(run_dir))
-        self.trainer = Trainer(self.shards, self.pipeline_config, config, self.channel, model=model)
+        self.trainer = Trainer(self.shards, self.pipeline_config, config, self.channel,
+                               loop=self.step_loop)
         self.trainer.start()
 
     def _new_run_dir(self, label: str) -> Path:
@@ -227,11 +257,19 @@ class Session:
         return self.trainer.join(timeout)
 
     def close(self, timeout: float = 5.0) -> bool:
-        """Stop training and wait (bounded) for the worker; True if every thread ended."""
-        trained_stopped = self.stop_training(timeout)
-        sweep_stopped = self.cancel_sweep(timeout)  # both, even if the first timed out
-        stopped = trained_stopped and sweep_stopped
+        """Stop training, cancel a sweep and the data preparation, then wait for them all
+        within one `timeout`; True if every thread ended."""
+        import time
+        deadline = time.monotonic() + timeout
+        self._cancel_loader.set()
+        workers = [w for w in (self.trainer, self.sweep) if w is not None]
+        if self.trainer is not None:
+            self.trainer.stop()
+        if self.sweep is not None:
+            self.sweep.cancel()
+        threads_done = [w.join(max(0.0, deadline - time.monotonic())) for w in workers]
         if self._loader is not None:
-            self._loader.join(max(0.1, timeout))
-            stopped = stopped and not self._loader.is_alive()
-        return stopped
+            if not self.importing_tensorflow:
+                self._loader.join(max(0.0, deadline - time.monotonic()))
+            threads_done.append(not self._loader.is_alive())
+        return all(threads_done)

@@ -30,6 +30,11 @@ HEADER_BYTES = 8
 RECORD_BYTES = HEADER_BYTES + PIXELS
 MANIFEST = "manifest.json"
 ProgressFn = Callable[[int, int], None]
+CancelledFn = Callable[[], bool]
+
+
+class Cancelled(Exception):
+    """Shard writing was cancelled (the app is closing); nothing was left behind."""
 
 
 def default_cache_root() -> Path:
@@ -59,14 +64,16 @@ def encode_records(images: np.ndarray, labels: np.ndarray, ids: np.ndarray) -> n
 
 
 def _write_split(folder: Path, split: str, images: np.ndarray, labels: np.ndarray,
-                 num_shards: int, seed: int, progress: ProgressFn, done: int, total: int
-                 ) -> tuple[list[str], int]:
+                 num_shards: int, seed: int, progress: ProgressFn, done: int, total: int,
+                 cancelled: CancelledFn) -> tuple[list[str], int]:
     import tensorflow as tf
 
     order = np.random.default_rng(seed).permutation(len(images))  # shuffle once, at write
     rows = encode_records(images[order], labels[order], order.astype(np.int32))
     names = []
     for shard, chunk in enumerate(np.array_split(rows, num_shards)):
+        if cancelled():
+            raise Cancelled(f"writing the shards in {folder} was cancelled")
         name = f"{split}-{shard:05d}-of-{num_shards:05d}.tfrecord"
         with tf.io.TFRecordWriter(str(folder / name)) as writer:
             for row in chunk:
@@ -106,8 +113,11 @@ def _shard_set(folder: Path, manifest: dict) -> ShardSet:
 
 
 def prepare_shards(data: MnistData, cache_root: Path | None = None, num_shards: int = 16,
-                   progress: ProgressFn | None = None, seed: int = 0) -> ShardSet:
-    """Write `data` as TFRecord shards once; later calls with the same content reuse them."""
+                   progress: ProgressFn | None = None, seed: int = 0,
+                   cancelled: CancelledFn | None = None) -> ShardSet:
+    """Write `data` as TFRecord shards once; later calls with the same content reuse them.
+    `cancelled` is asked before each shard: when it says True, the partly written folder is
+    removed and `Cancelled` raised (a closing app must not wait for the whole cache)."""
     cache_root = Path(cache_root) if cache_root else default_cache_root()
     folder = cache_root / f"mnist-{data.fingerprint()}-v{FORMAT_VERSION}-{num_shards}shards"
     manifest = _manifest_ok(folder)
@@ -115,15 +125,16 @@ def prepare_shards(data: MnistData, cache_root: Path | None = None, num_shards: 
         log.info("reusing shards in %s", folder)
         return _shard_set(folder, manifest)
     progress = progress or (lambda done, total: None)
+    cancelled = cancelled or (lambda: False)
     tmp = cache_root / f".{folder.name}.tmp-{uuid.uuid4().hex[:8]}"
     tmp.mkdir(parents=True)
     try:
         total = len(data.train_images) + len(data.val_images)
         val_shards = max(1, num_shards // 4)
         train_files, done = _write_split(tmp, "train", data.train_images, data.train_labels,
-                                         num_shards, seed, progress, 0, total)
+                                         num_shards, seed, progress, 0, total, cancelled)
         val_files, _ = _write_split(tmp, "val", data.val_images, data.val_labels,
-                                    val_shards, seed + 1, progress, done, total)
+                                    val_shards, seed + 1, progress, done, total, cancelled)
         manifest = {"format": FORMAT_VERSION, "source": data.source.description,
                     "train_files": train_files, "val_files": val_files,
                     "train_count": len(data.train_images), "val_count": len(data.val_images),

@@ -30,16 +30,11 @@ from .tfsetup import configure_tensorflow
 tf = configure_tensorflow()
 import keras  # noqa: E402  (after the thread set-up)
 
-from .model import build_model  # noqa: E402
-from .schedule import PlannedCosineDecay  # noqa: E402
+from .pipeline import TrainPipeline, steps_in, validation_dataset  # noqa: E402
+from .steploop import STEP_FIELDS, StepLoop  # noqa: E402
 from .tboard import ScalarLog  # noqa: E402
-from .pipeline import STAMP_KEYS, TrainPipeline, steps_in, validation_dataset  # noqa: E402
 
 log = logging.getLogger(__name__)
-
-STEP_FIELDS = ("t_requested", "t_taken", "t_trained", "loss", "accuracy", "buffered",
-               "batch_size", *STAMP_KEYS)
-"""What the compiled step loop records per step, packed as one float64 row."""
 
 IDLE, RUNNING, PAUSED, STOPPED, FINISHED, ERROR = "idle", "running", "paused", "stopped", "finished", "error"
 
@@ -100,14 +95,15 @@ class Trainer:
 
     def __init__(self, shards: ShardSet, pipeline_config: PipelineConfig | None = None,
                  config: TrainerConfig | None = None, channel: EventChannel | None = None,
-                 model: keras.Model | None = None):
+                 model: keras.Model | None = None, loop: StepLoop | None = None):
+        """`loop` reuses traced functions (and trains its model from wherever it stands);
+        otherwise a new one is made for `model`, or for a new model from the config's seed."""
         self.shards = shards
         self.config = config or TrainerConfig()
         self.channel = channel if channel is not None else EventChannel()
-        self.model = model or build_model(self.config.seed)
-        self.schedule = PlannedCosineDecay(self.config.learning_rate, 1)
-        self.optimizer = keras.optimizers.Adam(self.schedule)
-        self.optimizer.build(self.model.trainable_variables)  # its slots exist before tracing
+        self.loop = loop or StepLoop(model, self.config.seed, self.config.learning_rate)
+        self.model = self.loop.model
+        self.schedule = self.loop.schedule
         self._pipeline = TrainPipeline(shards, self.config.seed)
         self._pipeline_config = pipeline_config or PipelineConfig()
         self._commands: queue.SimpleQueue = queue.SimpleQueue()
@@ -124,13 +120,14 @@ class Trainer:
         """How many times each example id was trained in the current (or last) epoch."""
         self.history: list[EpochSummary] = []
         self.totals = StepTotals()
-        self.traces = 0
-        """How often the step loop was traced: once, whatever is reconfigured (tested)."""
         self._scalars: ScalarLog | None = None
         self._profile: tuple[str, int] | None = None  # (logdir, steps to take) while capturing
         self._profiled_steps = 0
-        self._train_chunk = self._make_train_chunk()
-        self._evaluate = self._make_evaluate()
+
+    @property
+    def traces(self) -> int:
+        """How often the step loop was traced: once, whatever is reconfigured (tested)."""
+        return self.loop.traces
 
     # ----- steering, from any thread -------------------------------------------------
     @property
@@ -201,64 +198,6 @@ class Trainer:
     def _set_state(self, state: str, detail: str = "") -> None:
         self._state = state
         self.channel.put(StateChanged(state, detail))
-
-    # ----- the compiled pieces -------------------------------------------------------
-    def _make_train_chunk(self):
-        model, optimizer = self.model, self.optimizer
-        loss_fn = keras.losses.SparseCategoricalCrossentropy()
-
-        def one_step(batch: dict[str, tf.Tensor]) -> tuple[tf.Tensor, tf.Tensor]:
-            with tf.GradientTape() as tape:
-                probs = model(batch["image"], training=True)
-                loss = loss_fn(batch["label"], probs)
-            grads = tape.gradient(loss, model.trainable_variables)
-            optimizer.apply_gradients(zip(grads, model.trainable_variables))
-            hits = tf.equal(tf.argmax(probs, axis=-1, output_type=tf.int32), batch["label"])
-            return loss, tf.reduce_mean(tf.cast(hits, tf.float32))
-
-        def updated_values() -> list[tf.Tensor]:
-            variables = [*model.trainable_variables, *optimizer.variables]
-            return [tf.reshape(v.value, [-1])[:1] for v in variables]
-
-        @tf.function
-        def train_chunk(iterator, steps, enqueued, taken_before):
-            self.traces += 1
-            rows = tf.TensorArray(tf.float64, size=steps, element_shape=[len(STEP_FIELDS)])
-            ids = tf.TensorArray(tf.int32, size=steps, infer_shape=False, element_shape=[None])
-            for i in tf.range(steps):
-                t_requested = tf.timestamp()
-                with tf.control_dependencies([t_requested]):
-                    batch = iterator.get_next()
-                with tf.control_dependencies(tf.nest.flatten(batch)):
-                    t_taken = tf.timestamp()
-                    in_buffer = enqueued.read_value() - taken_before - tf.cast(i, tf.int64) - 1
-                with tf.control_dependencies([t_taken]):
-                    loss, accuracy = one_step(batch)
-                # Reading every variable back after the update orders the stamp after all of
-                # the optimizer's writes (and, on a GPU, waits for the device to do them).
-                with tf.control_dependencies([loss, accuracy, *updated_values()]):
-                    t_trained = tf.timestamp()
-                values = {"t_requested": t_requested, "t_taken": t_taken, "t_trained": t_trained,
-                          "loss": loss, "accuracy": accuracy, "buffered": tf.maximum(in_buffer, 0),
-                          "batch_size": tf.shape(batch["label"])[0],
-                          **{k: batch.get(k, tf.constant(0.0, tf.float64)) for k in STAMP_KEYS}}
-                rows = rows.write(i, tf.stack([tf.cast(values[k], tf.float64) for k in STEP_FIELDS]))
-                ids = ids.write(i, batch["id"])
-            return rows.stack(), ids.concat()
-
-        return train_chunk
-
-    def _make_evaluate(self):
-        model = self.model
-        loss_fn = keras.losses.SparseCategoricalCrossentropy(reduction="sum")
-
-        @tf.function
-        def evaluate_batch(image, label):
-            probs = model(image, training=False)
-            hits = tf.equal(tf.argmax(probs, axis=-1, output_type=tf.int32), label)
-            return loss_fn(label, probs), tf.reduce_sum(tf.cast(hits, tf.float32))
-
-        return evaluate_batch
 
     # ----- the worker ----------------------------------------------------------------
     def _run(self) -> None:
@@ -392,7 +331,7 @@ class Trainer:
         steps = min(self.config.steps_per_execution, segment.steps_left)
         if self.config.max_steps is not None:
             steps = min(steps, self.config.max_steps - self.global_step)
-        rows, ids = self._train_chunk(segment.iterator, tf.constant(steps), segment.enqueued,
+        rows, ids = self.loop.train_chunk(segment.iterator, tf.constant(steps), segment.enqueued,
                                       tf.constant(segment.taken, tf.int64))
         out = dict(zip(STEP_FIELDS, rows.numpy().T))
         segment.steps_left -= steps
@@ -459,7 +398,7 @@ class Trainer:
         for batch in validation_dataset(self.shards):
             if self._stop_requested.is_set():
                 raise _Stop
-            loss, correct = self._evaluate(batch["image"], batch["label"])
+            loss, correct = self.loop.evaluate_batch(batch["image"], batch["label"])
             loss_sum, hits = loss_sum + float(loss), hits + float(correct)
             count += int(batch["label"].shape[0])
         return loss_sum / max(count, 1), hits / max(count, 1)

@@ -7,6 +7,11 @@ or crashes (seen here: the worker waiting for the GIL inside QObject::~QObject w
 GUI thread waited for a Qt mutex). So while the window lives, automatic collection is off
 and a timer on the GUI thread collects each generation when its threshold is crossed, as
 pyqtgraph's GarbageCollector does.
+
+A full collection has to walk every object TensorFlow made (300,000 after start-up): 0.1 to
+1.5 s here, a frozen window each time. So when one is due, the survivors of a young
+collection are frozen instead (`gc.freeze`: left out of later collections), and the full
+collection (after unfreezing) runs only when training has ended and nothing animates.
 """
 from __future__ import annotations
 
@@ -19,6 +24,7 @@ class GuiThreadCollector(QObject):
     def __init__(self, parent: QObject, interval_ms: int = 500):
         super().__init__(parent)
         self.thresholds = gc.get_threshold()
+        self.freezes = 0
         self.timer = QTimer(self)
         self.timer.setInterval(interval_ms)
         self.timer.timeout.connect(self.check)
@@ -26,12 +32,22 @@ class GuiThreadCollector(QObject):
         self.timer.start()
 
     def check(self) -> None:
-        """Collect the youngest generation past its threshold, and older ones in turn."""
+        """Collect the young generations past their thresholds; freeze when a full
+        collection is due."""
         counts = gc.get_count()
-        for generation in range(3):
-            if counts[generation] <= self.thresholds[generation]:
-                break
-            gc.collect(generation)
+        if counts[0] <= self.thresholds[0]:
+            return
+        if counts[1] > self.thresholds[1] and counts[2] > self.thresholds[2]:
+            gc.collect(1)
+            gc.freeze()
+            self.freezes += 1
+        else:
+            gc.collect(1 if counts[1] > self.thresholds[1] else 0)
+
+    def collect_all(self) -> int:
+        """A full collection, frozen objects included (for idle moments: it takes seconds)."""
+        gc.unfreeze()
+        return gc.collect()
 
     def stop(self) -> None:
         """Back to automatic collection (call once the worker threads have ended). No full

@@ -5,7 +5,7 @@ import logging
 import time
 
 import numpy as np
-from PySide6.QtCore import QSettings, Qt
+from PySide6.QtCore import QSettings, Qt, QTimer
 from PySide6.QtGui import QAction, QImage, QKeySequence, QPixmap, QShortcut
 from PySide6.QtWidgets import (QApplication, QFileDialog, QHBoxLayout, QLabel, QMainWindow,
                                QMessageBox, QProgressBar, QPushButton, QSplitter, QTableWidget,
@@ -38,7 +38,7 @@ log = logging.getLogger(__name__)
 REPLAY_DELAY_S = 0.25
 """The diagram shows the pipeline this far behind real time, so that every batch it draws
 has already been reported with all its stage timestamps."""
-CLOSE_TIMEOUT_S = 3.0
+CLOSE_TIMEOUT_S = 2.0
 REPREDICT_WHILE_TRAINING_S = 1.5
 """While training changes the weights, the drawn digit is predicted again this often."""
 EPOCH_COLUMNS = ("epoch", "loss", "accuracy", "val loss", "val acc", "time (s)", "idle %",
@@ -443,12 +443,15 @@ class MainWindow(QMainWindow):
         self.epoch_table.scrollToBottom()
 
     def _on_state(self, event: StateChanged) -> None:
+        log.info("state: %s %s", event.state, event.detail)
         if event.state == READY:
             self.source_label.setText(f"Data: {event.detail}")
             self.progress.setVisible(False)
             self._mark_digit_dirty()
         elif event.state == "preparing":
             self.source_label.setText("Loading TensorFlow and the data…")
+        if event.state in ("stopped", "finished"):  # nothing animates now: a full collection
+            QTimer.singleShot(0, self.collector.collect_all)
         running = event.state in ("running", "paused")
         self.controls.pause_button.setText("Resume" if event.state == "paused" else "Pause")
         self._set_training_buttons(self.session.ready, running)

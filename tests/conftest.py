@@ -24,10 +24,13 @@ SHARED_MNIST = Path(__file__).resolve().parents[1].parent / "shared" / "data" / 
 @pytest.fixture(autouse=True)
 def collect_qt_garbage_on_this_thread():
     """Collect cycles (with dead Qt widgets in them) on the main thread after each test that
-    made Qt objects, so a later test's worker thread never destroys them (see gui/gcguard.py)."""
+    made Qt objects, so a later test's worker thread never destroys them (see gui/gcguard.py).
+    The survivors are then frozen: a full collection over TensorFlow's objects takes seconds
+    here, and the next test's collection only needs to look at what that test made."""
     yield
     if "PySide6.QtWidgets" in sys.modules:
         gc.collect()
+        gc.freeze()
 
 
 @pytest.fixture(autouse=True)
@@ -57,6 +60,20 @@ def small_shards(small_data, tmp_path_factory):
     return prepare_shards(small_data, tmp_path_factory.mktemp("shards"), num_shards=8)
 
 
+@pytest.fixture(scope="session")
+def shared_loop():
+    from pipeviz.core.steploop import StepLoop
+    return StepLoop()
+
+
+@pytest.fixture
+def step_loop(shared_loop):
+    """One traced step loop for the session's trainers (a trace costs seconds here), reset to
+    its initial weights and optimizer state for each test."""
+    shared_loop.reset()
+    return shared_loop
+
+
 def write_idx(path: Path, array: np.ndarray, magic: int, gz: bool = False) -> Path:
     """Write an IDX file (optionally gzipped) the way MNIST's are written."""
     import gzip
@@ -83,8 +100,9 @@ def busy(seconds: float) -> None:
 
 
 @pytest.fixture
-def window(qtbot, small_data, tmp_path):
-    """The main window on a small npz, data prepared, ready to train."""
+def window(qtbot, small_data, tmp_path, step_loop):
+    """The main window on a small npz, data prepared, ready to train (on the session's
+    shared step loop: Start resets it to the initial weights, as the app does)."""
     from pipeviz.core.config import PipelineConfig, TrainerConfig
     from pipeviz.core.session import Session
     from pipeviz.gui.window import MainWindow
@@ -92,14 +110,65 @@ def window(qtbot, small_data, tmp_path):
     npz = tmp_path / "small.npz"
     np.savez(npz, x_train=small_data.train_images, y_train=small_data.train_labels)
     session = Session(npz, pipeline_config=PipelineConfig(storage_latency_ms=2),
-                      trainer_config=TrainerConfig(epochs=50), cache_dir=tmp_path / "cache")
+                      trainer_config=TrainerConfig(epochs=50), cache_dir=tmp_path / "cache",
+                      step_loop=step_loop)
     win = MainWindow(session)
     qtbot.addWidget(win)
     win.show()
     session.prepare()
     qtbot.waitUntil(lambda: session.ready and win.controls.start_button.isEnabled(), timeout=60_000)
     yield win
-    win.close()
-    assert not session.training
+    win.close()  # the close tests time this; here only: every worker ends (an uninterruptible
+    # trace on a slow machine can outlast the window's 3 s wait, and must still end)
+    assert wait_until(lambda: not session.training and not session.sweeping, 60)
 
 
+
+
+class AppProcess:
+    """`python -m pipeviz ...` in a fresh interpreter, its stderr read line by line with the
+    time each line arrived, so a test can act on a log line and time the exit after it."""
+
+    def __init__(self, args: list[str], env: dict[str, str]):
+        import subprocess
+        self.lines: list[tuple[float, str]] = []
+        self.proc = subprocess.Popen([sys.executable, "-m", "pipeviz", *args], env=env,
+                                     stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
+        self.ended_at: float | None = None
+        self._reader = threading.Thread(target=self._read, daemon=True)
+        self._reader.start()
+
+    def _read(self) -> None:
+        for line in self.proc.stderr:
+            self.lines.append((time.monotonic(), line.rstrip("\n")))
+        self.proc.wait()
+        self.ended_at = time.monotonic()
+
+    def wait_for_line(self, text: str, timeout: float) -> float:
+        """When a stderr line containing `text` arrived (fails the test after `timeout`)."""
+        assert wait_until(lambda: self.line_time(text) is not None or self.ended_at is not None,
+                          timeout), f"no {text!r} within {timeout} s:\n{self.stderr[-3000:]}"
+        at = self.line_time(text)
+        assert at is not None, f"ended before {text!r}:\n{self.stderr[-3000:]}"
+        return at
+
+    def line_time(self, text: str) -> float | None:
+        return next((t for t, line in list(self.lines) if text in line), None)
+
+    def wait_end(self, timeout: float) -> int:
+        self._reader.join(timeout)
+        if self.ended_at is None:
+            self.proc.kill()
+            raise AssertionError(f"still running after {timeout} s:\n{self.stderr[-3000:]}")
+        return self.proc.returncode
+
+    @property
+    def stderr(self) -> str:
+        return "\n".join(line for _, line in list(self.lines))
+
+
+def app_env(tmp_path: Path) -> dict[str, str]:
+    """An environment for the app in a subprocess: offscreen, its own settings and caches."""
+    return {**os.environ, "PIPEVIZ_CACHE_DIR": str(tmp_path / "cache"),
+            "QT_QPA_PLATFORM": "offscreen", "XDG_CONFIG_HOME": str(tmp_path / "config"),
+            "PIPEVIZ_OFFLINE": "1"}

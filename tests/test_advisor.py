@@ -72,14 +72,14 @@ def test_trial_measures_after_the_change_and_reports_both():
     assert "predicted 6.0 ms" in text and "measured 5.5 ms" in text and "1.82x" in text
 
 
-def test_real_training_input_bound_with_latency_compute_bound_without(small_shards):
+def test_real_training_input_bound_with_latency_compute_bound_without(small_shards, step_loop):
     """One real run: slow naive storage first, then (live) every feature and no latency."""
     from pipeviz.core.trainer import Trainer
     # a small shuffle buffer, so each batch of the small data set pulls fresh reads
     slow = preset("naive", PipelineConfig(storage_latency_ms=25, shuffle_buffer=64))
     fast = preset("all", slow.replace(storage_latency_ms=0))
     channel = EventChannel(lossy_capacity=10_000)
-    trainer = Trainer(small_shards, slow, TrainerConfig(epochs=1000), channel)
+    trainer = Trainer(small_shards, slow, TrainerConfig(epochs=1000), channel, loop=step_loop)
     trainer.start()
     try:
         assert wait_until(lambda: trainer.global_step >= 50, 120)

@@ -1,6 +1,8 @@
 import numpy as np
 
-from pipeviz.core.shards import _manifest_ok, prepare_shards
+import pytest
+
+from pipeviz.core.shards import Cancelled, _manifest_ok, prepare_shards
 
 
 def test_shards_are_reused_and_damage_is_rebuilt(small_data, tmp_path):
@@ -42,3 +44,15 @@ def test_records_round_trip_and_normalize(small_data, small_shards):
     assert np.array_equal(batch["label"].numpy(), small_data.train_labels[ids])
     pixel = tf.constant([bytes(8) + bytes([150]) * 784])
     assert round(float(decode_normalize(pixel)["image"][0, 0, 0, 0]), 2) == 0.59  # the seed's example
+
+
+def test_cancelled_writing_stops_at_the_next_shard_and_leaves_nothing(small_data, tmp_path):
+    reports = []
+    with pytest.raises(Cancelled):
+        prepare_shards(small_data, tmp_path, num_shards=4,
+                       progress=lambda done, total: reports.append(done),
+                       cancelled=lambda: len(reports) >= 2)
+    assert len(reports) == 2, "no shard is written after the cancel"
+    assert not list(tmp_path.iterdir()), "a cancelled write leaves no folder behind"
+    shards = prepare_shards(small_data, tmp_path, num_shards=4)  # a later run writes them all
+    assert _manifest_ok(shards.folder) is not None

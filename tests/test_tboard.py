@@ -5,13 +5,13 @@ from pipeviz.core.events import EventChannel, ProfileCaptured
 from conftest import wait_until
 
 
-def test_training_writes_scalars_and_captures_a_profile(small_shards, tmp_path):
+def test_training_writes_scalars_and_captures_a_profile(small_shards, step_loop, tmp_path):
     from pipeviz.core.tboard import EPOCH_TAGS, STEP_TAGS, profile_files, read_scalars
     from pipeviz.core.trainer import Trainer
 
     channel = EventChannel(lossy_capacity=10_000)
     trainer = Trainer(small_shards, PipelineConfig(), TrainerConfig(
-        epochs=1, summary_dir=str(tmp_path), summary_every=10), channel)
+        epochs=1, summary_dir=str(tmp_path), summary_every=10), channel, loop=step_loop)
     trainer.start()
     assert wait_until(lambda: trainer.global_step >= 4, 60)
     trainer.capture_profile(str(tmp_path), steps=8)

@@ -130,3 +130,21 @@ def test_quiz_needs_an_answer_and_explains_normalizing(window):
     box.check()
     assert box.answered_right and f"{window.session.normalized_150:.2f}" in box.feedback.text()
     assert abs(window.session.normalized_150 - 150 / 255) < 1e-6
+
+
+def test_start_again_trains_a_fresh_model_without_tracing_again(window, qtbot):
+    """Every Start trains the seed's fresh model; the session's traced step loop is reset,
+    not traced again (a second run starts at once)."""
+    set_config(window, preset("naive", PipelineConfig(storage_latency_ms=0)))  # same batches
+    first_losses, traces = [], []
+    for _ in range(2):
+        window.controls.start_button.click()
+        qtbot.waitUntil(lambda: len([e for e in window.timeline.events if e.step <= 6]) == 6,
+                        timeout=60_000)
+        first_losses.append([e.loss for e in window.timeline.events if e.step <= 6])
+        window.stop_training()
+        qtbot.waitUntil(lambda: not window.session.training, timeout=10_000)
+        traces.append(window.session.step_loop.traces)
+    assert np.allclose(first_losses[0], first_losses[1], rtol=1e-5), "not the same fresh model"
+    assert traces[1] == traces[0], "the second run traced the step loop again"
+    assert window.session.predictor.model is window.session.step_loop.model
