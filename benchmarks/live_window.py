@@ -40,4 +40,11 @@ def run_with_training_window(data: str, warmup_steps: int, on_warm) -> int:
             wait_warm()
 
     window.bridge.state.connect(on_state)
-    return app.exec()
+    status = app.exec()
+    # As the app does on exit: every worker stopped, and the interpreter's last collection
+    # (seconds over TensorFlow's objects) skipped for what is still alive.
+    if not session.close(10.0):
+        print("warning: a worker did not stop within 10 s", file=sys.stderr)
+    import gc
+    gc.freeze()
+    return status

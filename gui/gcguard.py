@@ -39,10 +39,16 @@ class GuiThreadCollector(QObject):
             return
         if counts[1] > self.thresholds[1] and counts[2] > self.thresholds[2]:
             gc.collect(1)
-            gc.freeze()
-            self.freezes += 1
+            self.freeze()
         else:
             gc.collect(1 if counts[1] > self.thresholds[1] else 0)
+
+    def freeze(self) -> None:
+        """Leave every object alive now out of later collections. The TensorFlow import
+        happens after automatic collection was turned off, so its ~300,000 objects would
+        otherwise sit in the youngest generation and make the next collections slow."""
+        gc.freeze()
+        self.freezes += 1
 
     def collect_all(self) -> int:
         """A full collection, frozen objects included (for idle moments: it takes seconds)."""

@@ -445,6 +445,7 @@ class MainWindow(QMainWindow):
     def _on_state(self, event: StateChanged) -> None:
         log.info("state: %s %s", event.state, event.detail)
         if event.state == READY:
+            self.collector.freeze()  # TensorFlow is loaded: its objects live as long as we do
             self.source_label.setText(f"Data: {event.detail}")
             self.progress.setVisible(False)
             self._mark_digit_dirty()

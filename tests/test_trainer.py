@@ -88,7 +88,7 @@ def test_prefetch_hides_a_balanced_storage_latency(small_shards, step_loop):
 
 def test_exactly_once_under_random_live_reconfiguration(small_shards, step_loop):
     """200 random live reconfigurations of every knob, sent 2-30 ms apart (those that arrive
-    during a rebuild merge into the latest; every 10th waits until it is in force): no crash, every epoch trains every
+    during a rebuild merge into the latest; every 15th waits until it is in force): no crash, every epoch trains every
     example exactly once (the trainer checks each epoch by example id and fails otherwise),
     steps stay continuous, and the step loop is never traced again."""
     rng = random.Random(7)
@@ -106,7 +106,7 @@ def test_exactly_once_under_random_live_reconfiguration(small_shards, step_loop)
             batch_size=rng.choice([16, 32, 50]), storage_latency_ms=rng.choice([0, 0.5, 2]))
         trainer.reconfigure(config)
         changes += config != previous
-        if changes % 10 == 0:  # now and then let a rebuild finish, however slow the machine
+        if changes % 15 == 0:  # now and then let a rebuild finish, however slow the machine
             wait_until(lambda: trainer.pipeline_config == config, 30)
         wait_until(lambda: False, rng.uniform(0.002, 0.03))
     trainer.set_epochs(trainer.epoch + 1)  # finish the running epoch, then stop
@@ -115,7 +115,7 @@ def test_exactly_once_under_random_live_reconfiguration(small_shards, step_loop)
     events = channel.drain()
     applied = [e for e in events if isinstance(e, ConfigApplied)]
     # commands that arrive while a rebuild is under way merge into the latest one
-    assert 15 <= len(applied) <= changes, (len(applied), changes)
+    assert 13 <= len(applied) <= changes, (len(applied), changes)
     assert applied[-1].config == config, "the last reconfiguration is the one in force"
     assert all(e.changed for e in applied)
     epochs = len(trainer.history)
