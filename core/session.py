@@ -214,9 +214,16 @@ class Session:
 
     def reset(self) -> None:
         """Stop training and start over from an untrained model (the knobs stay)."""
-        self.stop_training()
+        stopped = self.stop_training()
         self.trainer = None
-        if self.ready:
+        if not self.ready:
+            return
+        if stopped and self.step_loop is not None:  # the seed's initial weights, no new trace
+            self.step_loop.reset()
+            if self.predictor is None or self.predictor.model is not self.step_loop.model:
+                self._use_model(self.step_loop.model)
+            self._model_file = None
+        else:
             self._use_model(None)
 
     # ----- experiments ---------------------------------------------------------------

@@ -1,7 +1,7 @@
 import numpy as np
 import pytest
 
-from pipeviz.core.model import (LAYER_NAMES, ModelFileError, activation_model, activations,
+from pipeviz.core.model import (ModelFileError, activation_model, activations,
                                 build_model, load_model, save_model)
 
 

@@ -10,6 +10,8 @@ from PySide6.QtWidgets import QMessageBox
 from pipeviz.core.config import AUTOTUNE, PipelineConfig, preset
 from pipeviz.core.learn import QUESTIONS
 
+from conftest import wait_until
+
 
 def set_config(window, config):
     window.session.pipeline_config = config
@@ -69,8 +71,9 @@ def test_cancel_and_close_mid_sweep(window, qtbot):
     qtbot.waitUntil(lambda: panel.last_progress and panel.last_progress.done_steps > 4, timeout=60_000)
     started = time.monotonic()
     window.close()
-    assert time.monotonic() - started < 3.5
-    assert not [t for t in threading.enumerate() if t.name == "pipeviz-sweep"]
+    assert time.monotonic() - started <= 3.0
+    # the sweep ends at its next step boundary (see test_closing_mid_training_stops_the_worker)
+    assert wait_until(lambda: not [t for t in threading.enumerate() if t.name == "pipeviz-sweep"], 10)
 
 
 def test_advisor_names_input_bound_applies_prefetch_and_measures(window, qtbot):
