@@ -96,7 +96,8 @@ class Trainer:
     def __init__(self, shards: ShardSet, pipeline_config: PipelineConfig | None = None,
                  config: TrainerConfig | None = None, channel: EventChannel | None = None,
                  model: keras.Model | None = None, loop: StepLoop | None = None):
-        """`loop` reuses traced functions (and trains its model from wherever it stands);
+        """`loop` reuses traced functions and trains its model from wherever it stands (with
+        the loop's own seed and learning rate; `reset()` it first for a fresh model);
         otherwise a new one is made for `model`, or for a new model from the config's seed."""
         self.shards = shards
         self.config = config or TrainerConfig()
