@@ -7,22 +7,20 @@ split 80/20) and evaluates on the 2,000 held out. Prints a table, writes JSON.
 """
 from __future__ import annotations
 
-import argparse
 import json
 import logging
 import time
 from dataclasses import asdict
 from pathlib import Path
 
-ROOT = Path(__file__).resolve().parents[1]
+from common import parser_for
+
 SEED_TRACE = {"loss": 0.25, "accuracy": 0.93}
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--data", default=str(ROOT.parent / "shared" / "data" / "mnist"))
+    parser = parser_for(__doc__, "accuracy")
     parser.add_argument("--epochs", type=int, default=5)
-    parser.add_argument("--out", default=str(ROOT / "benchmarks" / "results" / "accuracy.json"))
     args = parser.parse_args()
     logging.basicConfig(level=logging.INFO, format="%(message)s")
 

@@ -9,14 +9,14 @@ preview) have run. Target: median <= 15 ms, p95 <= 30 ms.
 """
 from __future__ import annotations
 
-import argparse
 import json
 import time
 from pathlib import Path
 
 import numpy as np
 
-from live_window import DEFAULT_DATA, ROOT, run_with_training_window
+from common import parser_for
+from live_window import run_with_training_window
 
 
 def send(widget, kind, point, button, buttons) -> None:
@@ -29,10 +29,8 @@ def send(widget, kind, point, button, buttons) -> None:
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--data", default=DEFAULT_DATA)
+    parser = parser_for(__doc__, "draw_latency")
     parser.add_argument("--strokes", type=int, default=60)
-    parser.add_argument("--out", default=str(ROOT / "benchmarks" / "results" / "draw_latency.json"))
     args = parser.parse_args()
     times: list[float] = []
     handled: list[float] = []

@@ -9,14 +9,13 @@ loop's own three stamps per step are not included: they are how every step is me
 """
 from __future__ import annotations
 
-import argparse
 import json
 import time
 from pathlib import Path
 
 import numpy as np
 
-ROOT = Path(__file__).resolve().parents[1]
+from common import parser_for
 
 
 def time_batches(dataset, batches: int) -> np.ndarray:
@@ -33,11 +32,9 @@ def time_batches(dataset, batches: int) -> np.ndarray:
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--data", default=str(ROOT.parent / "shared" / "data" / "mnist"))
+    parser = parser_for(__doc__, "event_hooks")
     parser.add_argument("--batches", type=int, default=200)
     parser.add_argument("--rounds", type=int, default=7)
-    parser.add_argument("--out", default=str(ROOT / "benchmarks" / "results" / "event_hooks.json"))
     args = parser.parse_args()
 
     from pipeviz.core.config import preset

@@ -10,14 +10,14 @@ with nothing else running: the machine's own floor (on a VM that stalls, it is f
 """
 from __future__ import annotations
 
-import argparse
 import json
 import time
 from pathlib import Path
 
 import numpy as np
 
-from live_window import DEFAULT_DATA, ROOT, run_with_training_window
+from common import parser_for
+from live_window import run_with_training_window
 
 INTERVAL_S = 0.010
 
@@ -39,10 +39,8 @@ def bare_sleep_lateness(seconds: float) -> dict:
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--data", default=DEFAULT_DATA)
+    parser = parser_for(__doc__, "gui_latency")
     parser.add_argument("--seconds", type=float, default=30.0)
-    parser.add_argument("--out", default=str(ROOT / "benchmarks" / "results" / "gui_latency.json"))
     args = parser.parse_args()
     result = bare_sleep_lateness(min(args.seconds, 15.0))
 

@@ -10,14 +10,13 @@ same machine conditions; medians over rounds are reported. Target: trainer (even
 """
 from __future__ import annotations
 
-import argparse
 import json
 import time
 from pathlib import Path
 
 import numpy as np
 
-ROOT = Path(__file__).resolve().parents[1]
+from common import parser_for
 
 
 def fit_images_per_s(shards, config, steps: int, warmup: int, seed: int = 0) -> float:
@@ -49,12 +48,10 @@ def fit_images_per_s(shards, config, steps: int, warmup: int, seed: int = 0) -> 
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--data", default=str(ROOT.parent / "shared" / "data" / "mnist"))
+    parser = parser_for(__doc__, "keras_fit")
     parser.add_argument("--steps", type=int, default=600)
     parser.add_argument("--warmup", type=int, default=60)
     parser.add_argument("--rounds", type=int, default=3)
-    parser.add_argument("--out", default=str(ROOT / "benchmarks" / "results" / "keras_fit.json"))
     args = parser.parse_args()
 
     from pipeviz.core.bench import run_config

@@ -4,10 +4,6 @@ from __future__ import annotations
 
 import os
 import sys
-from pathlib import Path
-
-ROOT = Path(__file__).resolve().parents[1]
-DEFAULT_DATA = str(ROOT.parent / "shared" / "data" / "mnist")
 
 
 def run_with_training_window(data: str, warmup_steps: int, on_warm) -> int:

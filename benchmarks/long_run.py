@@ -10,12 +10,12 @@ Targets: resident memory grows by <= 50 MB after warm-up; the step rate over the
 """
 from __future__ import annotations
 
-import argparse
 import json
 import time
 from pathlib import Path
 
-from live_window import DEFAULT_DATA, ROOT, run_with_training_window
+from common import parser_for
+from live_window import run_with_training_window
 
 SAMPLE_S = 10.0
 
@@ -50,12 +50,10 @@ def summarize(samples: list[dict], warmup_s: float, window_s: float) -> dict:
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--data", default=DEFAULT_DATA)
+    parser = parser_for(__doc__, "long_run")
     parser.add_argument("--minutes", type=float, default=20.0)
     parser.add_argument("--warmup-minutes", type=float, default=2.0)
     parser.add_argument("--window-minutes", type=float, default=2.0)
-    parser.add_argument("--out", default=str(ROOT / "benchmarks" / "results" / "long_run.json"))
     args = parser.parse_args()
     samples: list[dict] = []
 

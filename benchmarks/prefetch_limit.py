@@ -10,23 +10,20 @@ wait <= 5% with prefetch and >= 40% without; total idle (wait + host) <= 10% wit
 """
 from __future__ import annotations
 
-import argparse
 import json
 from dataclasses import asdict
 from pathlib import Path
 
 import numpy as np
 
-ROOT = Path(__file__).resolve().parents[1]
+from common import parser_for
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--data", default=str(ROOT.parent / "shared" / "data" / "mnist"))
+    parser = parser_for(__doc__, "prefetch_limit")
     parser.add_argument("--steps", type=int, default=300)
     parser.add_argument("--warmup", type=int, default=40)
     parser.add_argument("--rounds", type=int, default=3)
-    parser.add_argument("--out", default=str(ROOT / "benchmarks" / "results" / "prefetch_limit.json"))
     args = parser.parse_args()
 
     from pipeviz.core.bench import measure_step_ms, run_config

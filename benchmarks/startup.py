@@ -9,7 +9,6 @@ to train <= 6 s.
 """
 from __future__ import annotations
 
-import argparse
 import json
 import os
 import subprocess
@@ -20,7 +19,7 @@ from pathlib import Path
 
 import numpy as np
 
-ROOT = Path(__file__).resolve().parents[1]
+from common import parser_for
 
 
 def launch(data: str) -> dict:
@@ -35,10 +34,8 @@ def launch(data: str) -> dict:
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--data", default=str(ROOT.parent / "shared" / "data" / "mnist"))
+    parser = parser_for(__doc__, "startup")
     parser.add_argument("--runs", type=int, default=5)
-    parser.add_argument("--out", default=str(ROOT / "benchmarks" / "results" / "startup.json"))
     args = parser.parse_args()
     launch(args.data)  # the first launch writes the shards (if not cached) and warms the disk cache
     runs = [launch(args.data) for _ in range(args.runs)]

@@ -8,6 +8,7 @@ from __future__ import annotations
 import dataclasses
 import logging
 import threading
+import time
 from pathlib import Path
 from typing import Any
 
@@ -266,7 +267,6 @@ class Session:
     def close(self, timeout: float = 5.0) -> bool:
         """Stop training, cancel a sweep and the data preparation, then wait for them all
         within one `timeout`; True if every thread ended."""
-        import time
         deadline = time.monotonic() + timeout
         self._cancel_loader.set()
         workers = [w for w in (self.trainer, self.sweep) if w is not None]
