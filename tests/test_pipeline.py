@@ -1,3 +1,5 @@
+from pathlib import Path
+
 import numpy as np
 import pytest
 
@@ -91,24 +93,41 @@ def test_per_epoch_shuffle_differs(small_shards):
     assert not np.array_equal(first[0], other[0]), "each epoch is reshuffled"
 
 
-def test_cache_serves_later_epochs_from_memory(small_shards):
-    """With 15 ms per read, a cached epoch reads nothing from storage and waits far less."""
-    import time
+def test_cache_serves_later_epochs_from_memory(small_shards, tmp_path):
+    """Once a pass has filled the cache, a later epoch reads nothing from storage: with the
+    shard files moved away it still yields every example (a timing check flaked on a
+    stalling VM; this checks the behaviour itself)."""
+    import shutil
     from pipeviz.core.pipeline import TrainPipeline
 
     pipeline = TrainPipeline(small_shards)
-    config = preset("cache", PipelineConfig(storage_latency_ms=15, batch_size=100))
-    timings = []
-    for epoch in range(2):
-        dataset, _ = pipeline.dataset(config, epoch)
-        started = time.perf_counter()
-        ids = np.concatenate([b["id"].numpy() for b in dataset])
-        timings.append(time.perf_counter() - started)
-        assert sorted(ids) == list(range(small_shards.train_count))
-        pipeline.mark_pass_complete(config)
+    config = preset("cache", PipelineConfig(storage_latency_ms=1, batch_size=100))
+    dataset, _ = pipeline.dataset(config, epoch=0)
+    first = np.concatenate([b["id"].numpy() for b in dataset])
+    pipeline.mark_pass_complete(config)
     assert pipeline.cache_complete
-    assert timings[0] > 12 * 0.015, "the first pass pays the storage latency"
-    assert timings[1] < timings[0] / 3, f"cached pass not faster: {timings}"
+    moved = tmp_path / "moved"
+    moved.mkdir()
+    for path in small_shards.train_files:
+        shutil.move(path, moved)
+    try:
+        dataset, _ = pipeline.dataset(config, epoch=1)
+        second = np.concatenate([b["id"].numpy() for b in dataset])
+    finally:
+        for path in small_shards.train_files:
+            shutil.move(str(moved / Path(path).name), path)
+    assert sorted(first) == sorted(second) == list(range(small_shards.train_count))
+    assert not np.array_equal(first, second), "the cached epoch is still reshuffled"
+    uncached = TrainPipeline(small_shards)
+    for path in small_shards.train_files[:1]:
+        shutil.move(path, moved)
+    try:
+        import tensorflow as tf
+        with pytest.raises(tf.errors.NotFoundError):
+            for _ in uncached.dataset(preset("naive"), epoch=1)[0]:
+                pass
+    finally:
+        shutil.move(str(moved / Path(small_shards.train_files[0]).name), small_shards.train_files[0])
 
 
 def test_cache_completeness_belongs_to_the_knobs_that_filled_it(small_shards):
