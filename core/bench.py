@@ -112,9 +112,12 @@ def format_table(results: list[BenchResult]) -> str:
 
 def run_bench(data: str | None, steps: int, latency_ms: float | None, balance: bool,
               configs: list[str], as_json: bool, batch_size: int = 32, warmup: int | None = None,
-              events: str = "on", cache_dir: Path | None = None, out=sys.stdout) -> list[BenchResult]:
+              events: str = "on", cache_dir: Path | None = None, out=None) -> list[BenchResult]:
     """The `pipeviz bench` command. Warm-up defaults to one epoch, so `cache` runs from a
-    complete cache and every config is measured past its tracing and first shuffle fill."""
+    complete cache and every config is measured past its tracing and first shuffle fill.
+    `out` defaults to the current `sys.stdout` (looked up per call, so a redirected or
+    captured stdout gets the table)."""
+    out = out if out is not None else sys.stdout
     mnist = find_data(data, cache_dir=cache_dir)
     log.info("data: %s", mnist.source.description)
     shards = prepare_shards(mnist, cache_dir)

@@ -76,10 +76,13 @@ class SweepFinished:
 class Sweep:
     """Runs a `SweepPlan` on `shards` in its own thread, reporting through `channel`."""
 
-    def __init__(self, shards, plan: SweepPlan, channel: EventChannel):
+    def __init__(self, shards, plan: SweepPlan, channel: EventChannel, loop=None):
+        """`loop`: a traced `StepLoop` made with `plan.seed` that nothing else is using (a
+        finished sweep's `loop`), so a later sweep does not trace again; None makes one."""
         self.shards = shards
         self.plan = plan
         self.channel = channel
+        self.loop = loop
         self.run_id = next(_run_ids)
         self.runs: list[ConfigRun] = []
         self._cancel = threading.Event()
@@ -113,12 +116,13 @@ class Sweep:
         from .steploop import StepLoop
         error = ""
         try:
-            loop = StepLoop(seed=self.plan.seed)  # traced once, reset for every config
+            if self.loop is None or self.loop.seed != self.plan.seed:
+                self.loop = StepLoop(seed=self.plan.seed)  # traced once, reset for every config
             for index, name in enumerate(self.plan.names):
                 if self._cancel.is_set():
                     break
-                loop.reset()
-                run = self._measure(index, name, loop)
+                self.loop.reset()
+                run = self._measure(index, name, self.loop)
                 if run is None:
                     break
                 self.runs.append(run)

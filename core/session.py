@@ -24,7 +24,8 @@ class Session:
     def __init__(self, data_path: str | Path | None = None, channel: EventChannel | None = None,
                  pipeline_config: PipelineConfig | None = None,
                  trainer_config: TrainerConfig | None = None, cache_dir: Path | None = None,
-                 runs_root: Path | None = None, write_scalars: bool = True, step_loop=None):
+                 runs_root: Path | None = None, write_scalars: bool = True, step_loop=None,
+                 sweep_loop=None):
         self.data_path = data_path
         self.channel = channel if channel is not None else EventChannel()
         self.pipeline_config = pipeline_config or PipelineConfig()
@@ -46,6 +47,9 @@ class Session:
         """True while the loader imports TensorFlow: it cannot be interrupted, so close()
         does not wait for it (the loader gives up right after)."""
         self.sweep = None  # the running or last experiment sweep (core.experiment.Sweep)
+        self._sweep_loop = sweep_loop
+        """The traced step loop experiments train (their own: a sweep resets its weights, and
+        the user's trained model must survive it). Kept from one sweep to the next."""
         self.runs_root = runs_root
         """Where run folders for TensorBoard go (None: $PIPEVIZ_RUNS_DIR or ~/pipeviz-runs)."""
         self.write_scalars = write_scalars
@@ -244,7 +248,9 @@ class Session:
         summary_root = str(sweep_dir) if sweep_dir is not None else None
         plan = SweepPlan(tuple(names or SWEEP_NAMES), steps, warmup, self.pipeline_config,
                          self.trainer_config.seed, summary_root)
-        self.sweep = Sweep(self.shards, plan, self.channel)
+        if self.sweep is not None:  # finished (not sweeping): its traced loop is free
+            self._sweep_loop = self.sweep.loop
+        self.sweep = Sweep(self.shards, plan, self.channel, loop=self._sweep_loop)
         self.sweep.start()
         return self.sweep
 

@@ -28,6 +28,7 @@ class StepLoop:
     """A model, its Adam optimizer on a planned cosine decay, and their traced functions."""
 
     def __init__(self, model: keras.Model | None = None, seed: int = 0, learning_rate: float = 2e-3):
+        self.seed = seed
         self.model = model or build_model(seed)
         self.schedule = PlannedCosineDecay(learning_rate, 1)
         self.optimizer = keras.optimizers.Adam(self.schedule)

@@ -74,6 +74,14 @@ def step_loop(shared_loop):
     return shared_loop
 
 
+@pytest.fixture(scope="session")
+def sweep_loop():
+    """One traced step loop for the session's experiment sweeps (each sweep resets it per
+    config), as a Session keeps one for its sweeps apart from the loop its training uses."""
+    from pipeviz.core.steploop import StepLoop
+    return StepLoop()
+
+
 def write_idx(path: Path, array: np.ndarray, magic: int, gz: bool = False) -> Path:
     """Write an IDX file (optionally gzipped) the way MNIST's are written."""
     import gzip
@@ -100,7 +108,7 @@ def busy(seconds: float) -> None:
 
 
 @pytest.fixture
-def window(qtbot, small_data, tmp_path, step_loop):
+def window(qtbot, small_data, tmp_path, step_loop, sweep_loop):
     """The main window on a small npz, data prepared, ready to train (on the session's
     shared step loop: Start resets it to the initial weights, as the app does)."""
     from pipeviz.core.config import PipelineConfig, TrainerConfig
@@ -111,7 +119,7 @@ def window(qtbot, small_data, tmp_path, step_loop):
     np.savez(npz, x_train=small_data.train_images, y_train=small_data.train_labels)
     session = Session(npz, pipeline_config=PipelineConfig(storage_latency_ms=2),
                       trainer_config=TrainerConfig(epochs=50), cache_dir=tmp_path / "cache",
-                      step_loop=step_loop)
+                      step_loop=step_loop, sweep_loop=sweep_loop)
     win = MainWindow(session)
     qtbot.addWidget(win)
     win.show()

@@ -8,14 +8,15 @@ from pipeviz.core.events import EventChannel, SweepProgress
 from pipeviz.core.experiment import SWEEP_NAMES, Sweep, SweepConfigDone, SweepFinished, SweepPlan
 
 
-def run_sweep(shards, plan):
+def run_sweep(shards, plan, loop=None):
     channel = EventChannel(lossy_capacity=100_000)
-    sweep = Sweep(shards, plan, channel)
+    sweep = Sweep(shards, plan, channel, loop=loop)
     sweep.start()
     return sweep, channel
 
 
-def test_sweep_measures_every_config_and_naive_is_slowest_when_balanced(small_shards, step_loop, tmp_path):
+def test_sweep_measures_every_config_and_naive_is_slowest_when_balanced(small_shards, step_loop,
+                                                                       sweep_loop, tmp_path):
     from pipeviz.core.bench import measure_step_ms
     from pipeviz.core.tboard import read_scalars
 
@@ -24,8 +25,9 @@ def test_sweep_measures_every_config_and_naive_is_slowest_when_balanced(small_sh
     base = PipelineConfig(storage_latency_ms=latency, prefetch=2, parallel_reads=2, shuffle_buffer=64)
     plan = SweepPlan(steps=30, warmup=6, base=base,
                      summary_root=str(tmp_path))
-    sweep, channel = run_sweep(small_shards, plan)
+    sweep, channel = run_sweep(small_shards, plan, loop=sweep_loop)
     assert sweep.join(300), "the sweep did not finish"
+    assert sweep.loop is sweep_loop and sweep_loop.traces == 1, "one trace for every config"
     events = channel.drain()
     finished = [e for e in events if isinstance(e, SweepFinished)]
     assert len(finished) == 1 and not finished[0].cancelled and not finished[0].error
@@ -60,3 +62,4 @@ def test_cancel_ends_the_sweep_quickly(small_shards):
     assert sweep.join(3), "cancel did not end the sweep within 3 s"
     finished = [e for e in channel.drain() if isinstance(e, SweepFinished)]
     assert len(finished) == 1 and finished[0].cancelled and finished[0].runs == ()
+    assert sweep.loop is not None and sweep.loop.traces == 1, "given no loop, it made one"

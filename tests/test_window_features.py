@@ -67,8 +67,11 @@ def test_cancel_and_close_mid_sweep(window, qtbot):
     assert time.monotonic() - started < 3
     qtbot.waitUntil(lambda: panel.run_button.isEnabled(), timeout=3_000)
     assert panel.sweeps == [] and "Cancelled" in panel.status.text()
+    first_loop = window.session.sweep.loop
     window.run_experiment(100_000, names=("naive",))
     qtbot.waitUntil(lambda: panel.last_progress and panel.last_progress.done_steps > 4, timeout=60_000)
+    assert window.session.sweep.loop is first_loop and first_loop.traces == 1, "traced again"
+    assert first_loop.model is not window.session.predictor.model, "the user's model is apart"
     started = time.monotonic()
     window.close()
     assert time.monotonic() - started <= 3.0
