@@ -12,29 +12,37 @@ log = logging.getLogger(__name__)
 
 
 def run_app(args: argparse.Namespace) -> int:
+    import time
+
     from PySide6.QtCore import QSettings, QTimer
     from PySide6.QtWidgets import QApplication
+
+    from .splash import show_splash
+
+    app = QApplication.instance() or QApplication(sys.argv[:1])
+    app.setApplicationName("pipeviz")
+    app.setOrganizationName("pipeviz")
+    splash = show_splash()  # on screen while pyqtgraph and the window load (seconds, here)
+    splash_shown = time.time()
 
     from pipeviz.core.session import Session
 
     from .settings import load_pipeline_config
     from .window import MainWindow
 
-    app = QApplication.instance() or QApplication(sys.argv[:1])
-    app.setApplicationName("pipeviz")
-    app.setOrganizationName("pipeviz")
     settings = QSettings()
     data = args.data or settings.value("data_path") or None
     session = Session(data, pipeline_config=load_pipeline_config(settings),
                       write_scalars=settings.value("write_scalars", True, type=bool))
     window = MainWindow(session, settings)
     window.show()
+    splash.finish(window)
     _close_on_signals(window)
     QTimer.singleShot(0, session.prepare)  # after the first paint: the window says it loads
     if args.screenshot:
         _schedule_screenshot(app, window, Path(args.screenshot), args.train_seconds)
     if getattr(args, "startup_report", None):
-        _report_startup(app, window, Path(args.startup_report))
+        _report_startup(app, window, Path(args.startup_report), splash_shown)
     status = app.exec()
     _end_process(session, settings, status)
     return status  # (not reached)
@@ -73,15 +81,16 @@ def _end_process(session, settings, status: int) -> None:
     os._exit(status)
 
 
-def _report_startup(app, window, path: Path) -> None:
-    """Write when the window was first shown and when the data was ready to train (wall
-    clock, `time.time()`), then quit: benchmarks/startup.py measures from process start."""
+def _report_startup(app, window, path: Path, splash_shown: float) -> None:
+    """Write when the splash and the main window were first shown and when the data was
+    ready to train (wall clock, `time.time()`), then quit: benchmarks/startup.py measures
+    from process start."""
     import json
     import time
 
     from PySide6.QtCore import QTimer
 
-    times = {"shown": time.time()}  # after show(): the window is mapped at the next paint
+    times = {"splash": splash_shown, "shown": time.time()}  # after show(): the window is mapped at the next paint
     QTimer.singleShot(0, lambda: times.update(first_paint=time.time()))
 
     def on_state(event) -> None:
