@@ -90,7 +90,8 @@ def _report_startup(app, window, path: Path, splash_shown: float) -> None:
 
     from PySide6.QtCore import QTimer
 
-    times = {"splash": splash_shown, "shown": time.time()}  # after show(): the window is mapped at the next paint
+    # "shown": after show(), so the window is mapped at the next paint
+    times = {"splash": splash_shown, "shown": time.time()}
     QTimer.singleShot(0, lambda: times.update(first_paint=time.time()))
 
     def on_state(event) -> None:
