@@ -3,8 +3,9 @@ ready to train.
 
 Starts `python -m pipeviz --data PATH` (offscreen) several times; the app writes when its
 splash was shown (needs only QtWidgets), when the main window was shown and first
-painted (after pyqtgraph and the window's modules loaded), and when the data was ready
-(shards already cached: the second and later launches, as a user sees them), then exits.
+painted, when its pyqtgraph panels were built (they load after the first paint), and when
+the data was ready (shards already cached: the second and later launches, as a user sees
+them), then exits.
 Target: main window shown <= 1.5 s, ready to train <= 6 s.
 
     python benchmarks/startup.py [--data PATH] [--runs 5]
@@ -23,7 +24,7 @@ import numpy as np
 
 from common import parser_for
 
-KEYS = ("splash", "shown", "first_paint", "ready")
+KEYS = ("splash", "shown", "first_paint", "plots", "ready")
 
 
 def launch(data: str) -> dict:
@@ -49,7 +50,7 @@ def main() -> None:
     result["runs"] = args.runs
     print(f"{'from process start to':<24} {'median':>7} {'min':>6} {'max':>6}  target")
     for key, target in (("splash", ""), ("shown", "<= 1.5 s"), ("first_paint", ""),
-                        ("ready", "<= 6 s")):
+                        ("plots", ""), ("ready", "<= 6 s")):
         r = result[key]
         print(f"{key.replace('_', ' '):<24} {r['median_s']:>6.2f}s {r['min_s']:>5.2f}s {r['max_s']:>5.2f}s  {target}")
     Path(args.out).parent.mkdir(parents=True, exist_ok=True)

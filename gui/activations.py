@@ -4,8 +4,9 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
+from functools import cache
+
 import numpy as np
-import pyqtgraph as pg
 from PySide6.QtCore import QRectF, Qt
 from PySide6.QtGui import QColor, QImage, QPainter
 from PySide6.QtWidgets import QSizePolicy, QWidget
@@ -13,13 +14,20 @@ from PySide6.QtWidgets import QSizePolicy, QWidget
 if TYPE_CHECKING:  # importing core.predict would load TensorFlow before the window shows
     from pipeviz.core.predict import Prediction
 
-_LUT = pg.colormap.get("viridis").getLookupTable(nPts=256, alpha=False).astype(np.uint8)
+
+
+@cache
+def _viridis() -> np.ndarray:
+    """pyqtgraph's viridis as a (256, 3) uint8 table (imported on the first prediction,
+    not with the window: see MainWindow.build_plot_panels)."""
+    import pyqtgraph as pg
+    return pg.colormap.get("viridis").getLookupTable(nPts=256, alpha=False).astype(np.uint8)
 
 
 def heat_image(values: np.ndarray, scale: float) -> QImage:
     """A 2-D array as a viridis QImage, values divided by `scale` (0 maps to dark)."""
     index = np.clip(values / scale if scale > 0 else values * 0, 0, 1) * 255
-    rgb = np.ascontiguousarray(_LUT[index.astype(np.uint8)])
+    rgb = np.ascontiguousarray(_viridis()[index.astype(np.uint8)])
     h, w = values.shape
     return QImage(rgb.data, w, h, 3 * w, QImage.Format.Format_RGB888).copy()
 

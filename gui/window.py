@@ -26,11 +26,8 @@ from .bridge import EventBridge
 from .canvas import DigitCanvas
 from .controls import ControlPanel
 from .diagram import PipelineDiagram
-from .experiment import ExperimentPanel
-from .gantt import StepTimelineView
 from .gcguard import GuiThreadCollector
 from .learn import LearnPanel
-from .plots import LivePlots
 from .settings import save_pipeline_config
 
 log = logging.getLogger(__name__)
@@ -52,8 +49,15 @@ ADVICE_SETTLE_STEPS = 8
 LIVE_TIMELINE_S = 2.0
 PROFILE_STEPS = 20
 
+PLOT_TABS = ("Live plots", "Step timeline", "Experiment")
+"""The tabs holding pyqtgraph panels (see `build_plot_panels`)."""
+
+
 class MainWindow(QMainWindow):
-    def __init__(self, session: Session, settings: QSettings | None = None):
+    def __init__(self, session: Session, settings: QSettings | None = None,
+                 defer_plots: bool = False):
+        """`defer_plots`: leave the pyqtgraph panels (and the event bridge) to a later
+        `build_plot_panels()` call, so the window can show before pyqtgraph loads."""
         super().__init__()
         self.setWindowTitle("pipeviz: a TensorFlow input pipeline, live")
         self.session = session
@@ -69,6 +73,7 @@ class MainWindow(QMainWindow):
         self.knob_evidence = KnobEvidence()
         self.bridge = EventBridge(session.channel, self)
         self.collector = GuiThreadCollector(self)  # garbage with Qt objects dies on this thread
+        self.plots = self.live_timeline = self.experiment = None  # see build_plot_panels
         self._build()
         self._build_menu()
         self._connect()
@@ -76,6 +81,35 @@ class MainWindow(QMainWindow):
         self.resize(1280, 800)
         if settings is not None and settings.value("geometry") is not None:
             self.restoreGeometry(settings.value("geometry"))
+        if not defer_plots:
+            self.build_plot_panels()
+
+    def build_plot_panels(self) -> None:
+        """Build the live plots, the live step timeline and the experiment panel into their
+        tabs, then start the event bridge. `pipeviz` calls this after the window's first
+        paint: importing pyqtgraph takes seconds on a slow machine. Until then nothing
+        reaches the window (the bridge is not started) and the tabs say they are loading."""
+        if self.plots is not None:
+            return
+        from .experiment import ExperimentPanel
+        from .gantt import StepTimelineView
+        from .plots import LivePlots
+
+        self.plots = LivePlots()
+        self.live_timeline = StepTimelineView("liveTimeline")
+        self.experiment = ExperimentPanel()
+        current = self.tabs.currentIndex()
+        for index, (widget, title) in enumerate(zip((self.plots, self.live_timeline,
+                                                     self.experiment), PLOT_TABS)):
+            placeholder = self.tabs.widget(index)
+            self.tabs.removeTab(index)
+            self.tabs.insertTab(index, widget, title)
+            placeholder.deleteLater()
+        self.tabs.setCurrentIndex(current)
+        self.experiment.run_clicked.connect(self.run_experiment)
+        self.experiment.cancel_clicked.connect(self.cancel_experiment)
+        self.experiment.error.connect(self.show_error)
+        self._set_training_buttons(ready=self.session.ready, running=self.session.training)
         self.bridge.start()
 
     # ----- layout ----------------------------------------------------------------------
@@ -83,7 +117,6 @@ class MainWindow(QMainWindow):
         self.diagram = PipelineDiagram()
         self.controls = ControlPanel(self.session.pipeline_config)
         self.controls.epochs_spin.setValue(self.session.trainer_config.epochs)
-        self.plots = LivePlots()
         self.epoch_table = QTableWidget(0, len(EPOCH_COLUMNS))
         self.epoch_table.setObjectName("epochTable")
         self.epoch_table.setHorizontalHeaderLabels(EPOCH_COLUMNS)
@@ -119,14 +152,14 @@ class MainWindow(QMainWindow):
         self.statusBar().addPermanentWidget(self.step_label)
 
     def _tabs(self) -> QTabWidget:
-        """The middle: live plots, the live step timeline, the experiment and learn panels."""
-        self.live_timeline = StepTimelineView("liveTimeline")
-        self.experiment = ExperimentPanel()
+        """The middle: live plots, the live step timeline, the experiment and learn panels
+        (the first three hold placeholders until `build_plot_panels`)."""
         self.learn = LearnPanel(self._evidence)
         self.tabs = QTabWidget(objectName="mainTabs")
-        for widget, title in ((self.plots, "Live plots"), (self.live_timeline, "Step timeline"),
-                              (self.experiment, "Experiment"), (self.learn, "Learn")):
-            self.tabs.addTab(widget, title)
+        for title in PLOT_TABS:
+            placeholder = QLabel("Loading the plots…", alignment=Qt.AlignmentFlag.AlignCenter)
+            self.tabs.addTab(placeholder, title)
+        self.tabs.addTab(self.learn, "Learn")
         return self.tabs
 
     def _evidence(self, question) -> str:
@@ -216,9 +249,6 @@ class MainWindow(QMainWindow):
         self.bridge.tick.connect(self._redraw)
         self.bridge.other.connect(self._on_other)
         self.advisor.apply_clicked.connect(self.apply_advice)
-        self.experiment.run_clicked.connect(self.run_experiment)
-        self.experiment.cancel_clicked.connect(self.cancel_experiment)
-        self.experiment.error.connect(self.show_error)
         self.canvas.changed.connect(self._mark_digit_dirty)
         # While drawing, predictions follow at the frame rate; when the pen lifts, at once.
         self.canvas.stroke_finished.connect(self.update_prediction)
@@ -230,7 +260,8 @@ class MainWindow(QMainWindow):
     def _set_training_buttons(self, ready: bool, running: bool) -> None:
         sweeping = self.session.sweeping
         self.controls.start_button.setEnabled(ready and not running and not sweeping)
-        self.experiment.set_ready(ready, sweeping)
+        if self.experiment is not None:
+            self.experiment.set_ready(ready, sweeping)
         self.actions["experiment"].setEnabled(ready and not sweeping)
         self.actions["cancel"].setEnabled(sweeping)
         self.actions["profile"].setEnabled(running)

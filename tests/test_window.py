@@ -184,21 +184,30 @@ def test_nan_loss_does_not_break_the_plots(qtbot):
     assert len(x) == 49 and np.isfinite(y).all()
 
 
-def test_splash_then_window_show_before_tensorflow_is_imported():
-    """The start-up order `pipeviz` uses: the splash needs only QtWidgets (shown before
-    pyqtgraph loads), the main window shows before TensorFlow is imported."""
+def test_splash_then_window_show_before_pyqtgraph_and_tensorflow_load():
+    """The start-up order `pipeviz` uses: the splash and then the main window (its plot
+    tabs saying they load) show before pyqtgraph is imported; the plot panels are built
+    after; TensorFlow is imported only later, by the data loader."""
     import subprocess
     import sys
     code = ("import sys; from PySide6.QtWidgets import QApplication; app = QApplication([]);"
             "from pipeviz.gui.splash import show_splash; splash = show_splash();"
+            "image = splash.grab().toImage();"
             "print('splash', splash.isVisible(), 'pyqtgraph' in sys.modules,"
-            " splash.grab().toImage().pixelColor(40, 130).name() != splash.grab().toImage().pixelColor(5, 5).name());"
+            " image.pixelColor(40, 130).name() != image.pixelColor(5, 5).name());"
             "from pipeviz.core.session import Session; from pipeviz.gui.window import MainWindow;"
-            "w = MainWindow(Session()); w.show(); splash.finish(w); app.processEvents();"
-            "print('window', w.isVisible(), 'tensorflow' in sys.modules, splash.isVisible())")
+            "w = MainWindow(Session(), defer_plots=True); w.show(); splash.finish(w);"
+            "app.processEvents();"
+            "print('window', w.isVisible(), 'pyqtgraph' in sys.modules, splash.isVisible(),"
+            " w.tabs.widget(0).text(), w.bridge.timer.isActive());"
+            "w.build_plot_panels(); app.processEvents();"
+            "print('plots', w.tabs.widget(0) is w.plots, w.tabs.tabText(2), w.tabs.widget(2) is w.experiment,"
+            " w.bridge.timer.isActive(), 'tensorflow' in sys.modules)")
     result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120)
     assert result.returncode == 0, result.stderr[-2000:]
-    assert result.stdout.strip().splitlines()[-2:] == ["splash True False True", "window True False False"]
+    assert result.stdout.strip().splitlines()[-3:] == [
+        "splash True False True", "window True False False Loading the plots… False",
+        "plots True Experiment True True False"]
 
 
 def test_bad_data_path_gives_a_dialog_and_another_can_be_opened(qtbot, tmp_path, small_data):
