@@ -2,9 +2,8 @@
 and the softmax as ten labelled bars with the top class highlighted."""
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
-
 from functools import cache
+from typing import TYPE_CHECKING
 
 import numpy as np
 from PySide6.QtCore import QRectF, Qt
@@ -13,7 +12,6 @@ from PySide6.QtWidgets import QSizePolicy, QWidget
 
 if TYPE_CHECKING:  # importing core.predict would load TensorFlow before the window shows
     from pipeviz.core.predict import Prediction
-
 
 
 @cache
