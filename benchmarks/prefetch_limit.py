@@ -24,20 +24,32 @@ def main() -> None:
     parser.add_argument("--steps", type=int, default=300)
     parser.add_argument("--warmup", type=int, default=40)
     parser.add_argument("--rounds", type=int, default=3)
+    parser.add_argument("--steps-per-execution", type=int, default=4,
+                        help="train steps per tf.function call (the app's default: 4); "
+                             "the host gaps fall between calls")
+    parser.add_argument("--prefetch-buffer", type=int, default=None,
+                        help="batches in the prefetch buffer (default: the preset's autotune); "
+                             "a call takes steps-per-execution batches from it at once")
     args = parser.parse_args()
 
     from pipeviz.core.bench import measure_step_ms, run_config
     from pipeviz.core.config import PipelineConfig, preset
     from pipeviz.core.datasets import find_data
     from pipeviz.core.shards import prepare_shards
+    from pipeviz.core.steploop import StepLoop
 
     shards = prepare_shards(find_data(args.data))
-    latency = round(measure_step_ms(shards, 32), 2)
+    loop = StepLoop()  # traced once; every run starts from the same initial weights
+    latency = round(measure_step_ms(shards, 32, loop=loop), 2)
     base = PipelineConfig(storage_latency_ms=latency)
     results = {"naive": [], "prefetch": []}
     for round_ in range(args.rounds):
         for name in results:
-            results[name].append(run_config(shards, name, preset(name, base), args.steps, args.warmup))
+            config = preset(name, base)
+            if name == "prefetch" and args.prefetch_buffer is not None:
+                config = config.replace(prefetch=args.prefetch_buffer)
+            results[name].append(run_config(shards, name, config, args.steps, args.warmup,
+                                            loop=loop, steps_per_execution=args.steps_per_execution))
         print(f"round {round_ + 1}: " + ", ".join(f"{n} {r[-1].images_per_s:.0f} images/s"
                                                   for n, r in results.items()), flush=True)
 
@@ -47,7 +59,9 @@ def main() -> None:
                                              "idle_fraction", "median_step_ms")} for name in results}
     speedup = rows["prefetch"]["images_per_s"] / rows["naive"]["images_per_s"]
     step_speedup = rows["naive"]["median_step_ms"] / rows["prefetch"]["median_step_ms"]
-    print(f"\nstorage latency {latency} ms per batch = the measured train step; medians of {args.rounds} rounds")
+    print(f"\nstorage latency {latency} ms per batch = the measured train step; medians of "
+          f"{args.rounds} rounds; {args.steps_per_execution} steps per call; prefetch buffer "
+          f"{args.prefetch_buffer or 'autotune'}")
     print(f"{'config':<9} {'images/s':>9} {'wait':>6} {'host':>6} {'idle':>6} {'p50 step':>9}")
     for name, r in rows.items():
         print(f"{name:<9} {r['images_per_s']:>9.0f} {r['input_wait_fraction']:>6.1%} "
@@ -56,7 +70,9 @@ def main() -> None:
           f"{step_speedup:.2f}x at the median step")
     Path(args.out).parent.mkdir(parents=True, exist_ok=True)
     Path(args.out).write_text(json.dumps({
-        "storage_latency_ms": latency, "medians": rows, "speedup": speedup,
+        "storage_latency_ms": latency, "steps_per_execution": args.steps_per_execution,
+        "prefetch_buffer": args.prefetch_buffer,
+        "medians": rows, "speedup": speedup,
         "median_step_speedup": step_speedup,
         "rounds": {n: [asdict(r) for r in rs] for n, rs in results.items()}}, indent=1) + "\n")
 

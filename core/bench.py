@@ -73,14 +73,15 @@ def _train(shards: ShardSet, config: PipelineConfig, trainer_config: TrainerConf
 
 
 def run_config(shards: ShardSet, name: str, config: PipelineConfig, steps: int, warmup: int,
-               seed: int = 0, events: bool = True, loop: StepLoop | None = None) -> BenchResult:
+               seed: int = 0, events: bool = True, loop: StepLoop | None = None,
+               steps_per_execution: int = TrainerConfig.steps_per_execution) -> BenchResult:
     """Train a fresh model (same seed; or `loop`'s model reset to its initial weights, which
     skips tracing again) for warmup + steps under `config`; measure the rest.
     With `events=False` the pipeline carries no stage stamps and no step events are made:
     the difference to `events=True` is the cost of the event hooks."""
     trainer, step_events = _train(shards, config, TrainerConfig(
         epochs=10_000, max_steps=warmup + steps, seed=seed, record_events=events,
-        measure_after_step=warmup), loop)
+        measure_after_step=warmup, steps_per_execution=steps_per_execution), loop)
     if trainer.state == "error":
         raise RuntimeError(f"config {name} failed: see the log")
     label = name if events else f"{name} (events off)"
