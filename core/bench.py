@@ -6,7 +6,7 @@ import json
 import logging
 import math
 import sys
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, replace
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -74,14 +74,17 @@ def _train(shards: ShardSet, config: PipelineConfig, trainer_config: TrainerConf
 
 def run_config(shards: ShardSet, name: str, config: PipelineConfig, steps: int, warmup: int,
                seed: int = 0, events: bool = True, loop: StepLoop | None = None,
-               steps_per_execution: int = TrainerConfig.steps_per_execution) -> BenchResult:
+               steps_per_execution: int | None = None) -> BenchResult:
     """Train a fresh model (same seed; or `loop`'s model reset to its initial weights, which
     skips tracing again) for warmup + steps under `config`; measure the rest.
     With `events=False` the pipeline carries no stage stamps and no step events are made:
-    the difference to `events=True` is the cost of the event hooks."""
-    trainer, step_events = _train(shards, config, TrainerConfig(
-        epochs=10_000, max_steps=warmup + steps, seed=seed, record_events=events,
-        measure_after_step=warmup, steps_per_execution=steps_per_execution), loop)
+    the difference to `events=True` is the cost of the event hooks. `steps_per_execution`:
+    None keeps the trainer's default."""
+    trainer_config = TrainerConfig(epochs=10_000, max_steps=warmup + steps, seed=seed,
+                                   record_events=events, measure_after_step=warmup)
+    if steps_per_execution is not None:
+        trainer_config = replace(trainer_config, steps_per_execution=steps_per_execution)
+    trainer, step_events = _train(shards, config, trainer_config, loop)
     if trainer.state == "error":
         raise RuntimeError(f"config {name} failed: see the log")
     label = name if events else f"{name} (events off)"
