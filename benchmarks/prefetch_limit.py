@@ -7,6 +7,7 @@ the latency set to it; then naive and prefetch alternate for several rounds in o
 wait <= 5% with prefetch and >= 40% without; total idle (wait + host) <= 10% with prefetch.
 
     python benchmarks/prefetch_limit.py [--data PATH] [--steps 300] [--rounds 3]
+        [--steps-per-execution 4] [--prefetch-buffer N]
 """
 from __future__ import annotations
 
