@@ -7,13 +7,11 @@ split 80/20) and evaluates on the 2,000 held out. Prints a table, writes JSON.
 """
 from __future__ import annotations
 
-import json
 import logging
 import time
 from dataclasses import asdict
-from pathlib import Path
 
-from common import parser_for
+from common import parser_for, write_results
 
 SEED_TRACE = {"loss": 0.25, "accuracy": 0.93}
 
@@ -46,10 +44,8 @@ def main() -> None:
     print(f"seed trace after 5 epochs: loss {SEED_TRACE['loss']}, accuracy {SEED_TRACE['accuracy']}; "
           f"pipeviz: train loss {last.train_loss:.4f}, held-out accuracy {last.val_accuracy:.4f} "
           f"({time.time() - started:.0f} s)")
-    out = Path(args.out)
-    out.parent.mkdir(parents=True, exist_ok=True)
-    out.write_text(json.dumps({"data": data.source.description, "seed_trace": SEED_TRACE,
-                               "epochs": [asdict(s) for s in trainer.history]}, indent=1))
+    write_results(args.out, {"data": data.source.description, "seed_trace": SEED_TRACE,
+                             "epochs": [asdict(s) for s in trainer.history]})
 
 
 if __name__ == "__main__":

@@ -9,13 +9,11 @@ preview) have run. Target: median <= 15 ms, p95 <= 30 ms.
 """
 from __future__ import annotations
 
-import json
 import time
-from pathlib import Path
 
 import numpy as np
 
-from common import parser_for
+from common import parser_for, write_results
 from live_window import run_with_training_window
 
 
@@ -73,8 +71,7 @@ def main() -> None:
     print(f"{'prediction updated (ms)':<24} {result['handled_median_ms']:>8} {result['handled_p95_ms']:>8}")
     print(f"{'...and painted (ms)':<24} {result['median_ms']:>8} {result['p95_ms']:>8} {result['max_ms']:>8}"
           "  target: median <= 15, p95 <= 30")
-    Path(args.out).parent.mkdir(parents=True, exist_ok=True)
-    Path(args.out).write_text(json.dumps(result, indent=1) + "\n")
+    write_results(args.out, result)
 
 
 if __name__ == "__main__":

@@ -9,13 +9,11 @@ loop's own three stamps per step are not included: they are how every step is me
 """
 from __future__ import annotations
 
-import json
 import time
-from pathlib import Path
 
 import numpy as np
 
-from common import parser_for
+from common import parser_for, write_results
 
 
 def time_batches(dataset, batches: int) -> np.ndarray:
@@ -55,10 +53,8 @@ def main() -> None:
     print(f"{'without':<22} {off:>16.1f}")
     print(f"cost of the stamps: {on - off:+.1f} us per batch "
           f"({args.rounds} alternating rounds of {args.batches} batches, batch 32, no latency)")
-    out = Path(args.out)
-    out.parent.mkdir(parents=True, exist_ok=True)
-    out.write_text(json.dumps({"with_us": on, "without_us": off, "cost_us": on - off,
-                               "rounds": {str(k): v for k, v in medians.items()}}, indent=1))
+    write_results(args.out, {"with_us": on, "without_us": off, "cost_us": on - off,
+                             "rounds": {str(k): v for k, v in medians.items()}})
 
 
 if __name__ == "__main__":

@@ -10,13 +10,11 @@ with nothing else running: the machine's own floor (on a VM that stalls, it is f
 """
 from __future__ import annotations
 
-import json
 import time
-from pathlib import Path
 
 import numpy as np
 
-from common import parser_for
+from common import parser_for, write_results
 from live_window import run_with_training_window
 
 INTERVAL_S = 0.010
@@ -106,8 +104,7 @@ def main() -> None:
     print(f"{'window frames / s':<22} {result['window_frames_per_s']:>8}  (diagram + plots)")
     print(f"{'step batches in / s':<22} {result['step_batches_per_s']:>8}  (the plots' new data)")
     print(f"{'training steps / s':<22} {result['steps_per_s']:>8}")
-    Path(args.out).parent.mkdir(parents=True, exist_ok=True)
-    Path(args.out).write_text(json.dumps(result, indent=1) + "\n")
+    write_results(args.out, result)
 
 
 if __name__ == "__main__":

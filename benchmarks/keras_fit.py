@@ -10,13 +10,11 @@ same machine conditions; medians over rounds are reported. Target: trainer (even
 """
 from __future__ import annotations
 
-import json
 import time
-from pathlib import Path
 
 import numpy as np
 
-from common import parser_for
+from common import parser_for, write_results
 
 
 def fit_images_per_s(shards, config, steps: int, warmup: int, seed: int = 0) -> float:
@@ -75,11 +73,9 @@ def main() -> None:
         print(f"{name:<22} {value:>17.0f} {value / fit:>11.2f}x  {', '.join(f'{r:.0f}' for r in rates[name])}")
     hooks = 1 - medians["trainer, events on"] / medians["trainer, events off"]
     print(f"\ncost of the event hooks (on vs off): {hooks:.1%} of throughput")
-    Path(args.out).parent.mkdir(parents=True, exist_ok=True)
-    Path(args.out).write_text(json.dumps({"steps": args.steps, "warmup": args.warmup,
-                                          "config": config.describe(), "rounds": rates,
-                                          "medians": medians, "hooks_cost_fraction": hooks},
-                                         indent=1) + "\n")
+    write_results(args.out, {"steps": args.steps, "warmup": args.warmup,
+                             "config": config.describe(), "rounds": rates,
+                             "medians": medians, "hooks_cost_fraction": hooks})
 
 
 if __name__ == "__main__":

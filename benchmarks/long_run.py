@@ -10,11 +10,10 @@ Targets: resident memory grows by <= 50 MB after warm-up; the step rate over the
 """
 from __future__ import annotations
 
-import json
 import time
 from pathlib import Path
 
-from common import parser_for
+from common import parser_for, write_results
 from live_window import run_with_training_window
 
 SAMPLE_S = 10.0
@@ -85,8 +84,7 @@ def main() -> None:
     print(f"{'steps/s, first window':<30} {result['steps_per_s_start']:>9}")
     print(f"{'steps/s, last window':<30} {result['steps_per_s_end']:>9}")
     print(f"{'rate change':<30} {result['rate_change']:>+9.1%}  within +-10%")
-    Path(args.out).parent.mkdir(parents=True, exist_ok=True)
-    Path(args.out).write_text(json.dumps({**result, "samples": samples}, indent=1) + "\n")
+    write_results(args.out, {**result, "samples": samples})
 
 
 if __name__ == "__main__":

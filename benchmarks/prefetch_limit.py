@@ -11,13 +11,11 @@ wait <= 5% with prefetch and >= 40% without; total idle (wait + host) <= 10% wit
 """
 from __future__ import annotations
 
-import json
 from dataclasses import asdict
-from pathlib import Path
 
 import numpy as np
 
-from common import parser_for
+from common import parser_for, write_results
 
 
 def main() -> None:
@@ -69,13 +67,12 @@ def main() -> None:
               f"{r['host_fraction']:>6.1%} {r['idle_fraction']:>6.1%} {r['median_step_ms']:>7.2f}ms")
     print(f"\nprefetch speedup: {speedup:.2f}x images/s (target >= 1.8x, limit 2x); "
           f"{step_speedup:.2f}x at the median step")
-    Path(args.out).parent.mkdir(parents=True, exist_ok=True)
-    Path(args.out).write_text(json.dumps({
+    write_results(args.out, {
         "storage_latency_ms": latency, "steps_per_execution": args.steps_per_execution,
         "prefetch_buffer": args.prefetch_buffer,
         "medians": rows, "speedup": speedup,
         "median_step_speedup": step_speedup,
-        "rounds": {n: [asdict(r) for r in rs] for n, rs in results.items()}}, indent=1) + "\n")
+        "rounds": {n: [asdict(r) for r in rs] for n, rs in results.items()}})
 
 
 if __name__ == "__main__":

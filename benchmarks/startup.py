@@ -22,7 +22,7 @@ from pathlib import Path
 
 import numpy as np
 
-from common import parser_for
+from common import parser_for, write_results
 
 KEYS = ("splash", "shown", "first_paint", "plots", "ready")
 
@@ -53,8 +53,7 @@ def main() -> None:
                         ("plots", ""), ("ready", "<= 6 s")):
         r = result[key]
         print(f"{key.replace('_', ' '):<24} {r['median_s']:>6.2f}s {r['min_s']:>5.2f}s {r['max_s']:>5.2f}s  {target}")
-    Path(args.out).parent.mkdir(parents=True, exist_ok=True)
-    Path(args.out).write_text(json.dumps(result, indent=1) + "\n")
+    write_results(args.out, result)
 
 
 if __name__ == "__main__":

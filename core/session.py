@@ -14,6 +14,7 @@ from typing import Any
 
 from .config import PipelineConfig, TrainerConfig
 from .events import ErrorEvent, EventChannel, Progress, StateChanged
+from .shards import Cancelled
 
 log = logging.getLogger(__name__)
 
@@ -66,7 +67,6 @@ class Session:
         self._loader.start()
 
     def _prepare(self, cancel: threading.Event) -> None:
-        from .shards import Cancelled
         try:
             self.channel.put(StateChanged(PREPARING, "loading TensorFlow and the data"))
             self.importing_tensorflow = True
@@ -98,7 +98,6 @@ class Session:
 
     @staticmethod
     def _check_cancelled(cancel: threading.Event) -> None:
-        from .shards import Cancelled
         if cancel.is_set():
             raise Cancelled("preparing the data was cancelled")
 
@@ -162,10 +161,7 @@ class Session:
             # (a worker that has not stopped may still be using the old loop's model)
             self.step_loop = StepLoop(seed=self.trainer_config.seed,
                                       learning_rate=self.trainer_config.learning_rate)
-        self.step_loop.reset()  # a fresh model: the seed's initial weights, step 0
-        if self.predictor is None or self.predictor.model is not self.step_loop.model:
-            self._use_model(self.step_loop.model)
-        self._model_file = None
+        self._predict_with_fresh_loop_model()
         config = self.trainer_config
         run_dir = self._scalars_dir("train")
         if run_dir is not None:
@@ -174,6 +170,14 @@ class Session:
         self.trainer = Trainer(self.shards, self.pipeline_config, config, self.channel,
                                loop=self.step_loop)
         self.trainer.start()
+
+    def _predict_with_fresh_loop_model(self) -> None:
+        """Reset the step loop to the seed's initial weights (step 0) and predict with its
+        model (a loaded model file no longer applies). Only while no worker uses the loop."""
+        self.step_loop.reset()
+        if self.predictor is None or self.predictor.model is not self.step_loop.model:
+            self._use_model(self.step_loop.model)
+        self._model_file = None
 
     def _new_run_dir(self, label: str) -> Path:
         from .tboard import new_run_dir
@@ -224,10 +228,7 @@ class Session:
         if not self.ready:
             return
         if stopped and self.step_loop is not None:  # the seed's initial weights, no new trace
-            self.step_loop.reset()
-            if self.predictor is None or self.predictor.model is not self.step_loop.model:
-                self._use_model(self.step_loop.model)
-            self._model_file = None
+            self._predict_with_fresh_loop_model()
         else:
             self._use_model(None)
 

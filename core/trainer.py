@@ -333,7 +333,7 @@ class Trainer:
         if self.config.max_steps is not None:
             steps = min(steps, self.config.max_steps - self.global_step)
         rows, ids = self.loop.train_chunk(segment.iterator, tf.constant(steps), segment.enqueued,
-                                      tf.constant(segment.taken, tf.int64))
+                                          tf.constant(segment.taken, tf.int64))
         out = dict(zip(STEP_FIELDS, rows.numpy().T))
         segment.steps_left -= steps
         segment.taken += steps
