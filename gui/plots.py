@@ -90,7 +90,7 @@ class LivePlots(QWidget):
         for plot, marker in getattr(self, "_markers", []):
             plot.removeItem(marker)
         self._markers: list[tuple[pg.PlotWidget, pg.InfiniteLine]] = []
-        self._dirty = True
+        self._dirty = self._val_dirty = True
         self.last_step = 0
         self._x_max = self._loss_max = None
 
@@ -109,7 +109,7 @@ class LivePlots(QWidget):
         for key, value in (("loss", summary.val_loss), ("acc", summary.val_accuracy)):
             self.val_points[key][0].append(summary.steps)
             self.val_points[key][1].append(value)
-        self._dirty = True
+        self._dirty = self._val_dirty = True
 
     def mark(self, applied: ConfigApplied) -> None:
         """A labelled vertical line at the step where a knob change took effect."""
@@ -134,8 +134,10 @@ class LivePlots(QWidget):
         self.acc_smooth.setData(s["acc_smooth"].x, s["acc_smooth"].y, connect="finite")
         self.idle_wait.setData(s["wait"].x, s["wait"].y, connect="finite")
         self.idle_total.setData(s["idle"].x, s["idle"].y, connect="finite")
-        self.val_loss.setData(*self.val_points["loss"])
-        self.val_acc.setData(*self.val_points["acc"])
+        if self._val_dirty:  # a scatter's setData rebuilds its symbols: only when they change
+            self.val_loss.setData(*self.val_points["loss"])
+            self.val_acc.setData(*self.val_points["acc"])
+            self._val_dirty = False
         self._update_ranges()
         self._dirty = False
 

@@ -1,0 +1,28 @@
+"""The activation view's pictures: every feature map in its place, nothing else drawn."""
+import numpy as np
+
+from pipeviz.gui.activations import heat_image, mosaic
+
+
+def test_mosaic_places_each_map_in_row_major_order_with_dark_gaps():
+    rng = np.random.default_rng(0)
+    maps = rng.random((5, 4, 7)) + 0.5  # 7 maps of 5x4, all > 0 so a gap would show
+    image = mosaic(maps, columns=3)
+    assert image.shape == (3 * 6, 3 * 5)
+    for c in range(7):
+        r, k = divmod(c, 3)
+        np.testing.assert_array_equal(image[r * 6: r * 6 + 5, k * 5: k * 5 + 4], maps[:, :, c])
+    gaps = np.ones_like(image, dtype=bool)
+    for c in range(7):
+        r, k = divmod(c, 3)
+        gaps[r * 6: r * 6 + 5, k * 5: k * 5 + 4] = False
+    assert not image[gaps].any()  # 1-px gaps and the two unused tiles stay zero
+
+
+def test_non_finite_activations_draw_as_dark_not_garbage():
+    maps = np.ones((3, 3, 2))
+    maps[1, 1, 0] = np.nan
+    image = mosaic(maps, columns=2)
+    assert np.isfinite(image).all() and image[1, 1] == 0
+    picture = heat_image(image, float(image.max()))
+    assert (picture.width(), picture.height()) == (8, 4)

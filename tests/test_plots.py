@@ -1,0 +1,39 @@
+"""The live plots draw what they were given: steps as curves, epochs as validation points."""
+import numpy as np
+
+from pipeviz.core.events import EpochSummary, StepEvent
+
+
+def step(i: int, loss: float) -> StepEvent:
+    t = 100.0 + i
+    return StepEvent(step=i, epoch=0, batch_size=32, loss=loss, accuracy=0.5, input_wait_s=0.001,
+                     compute_s=0.003, host_s=0.0, wall_s=0.004, t_loaded=t, t_normalized=t,
+                     t_enqueued=t, t_requested=t, t_taken=t, t_trained=t, buffer_after_take=1,
+                     t_started=t)
+
+
+def epoch(k: int, steps: int, val_loss: float, val_accuracy: float) -> EpochSummary:
+    return EpochSummary(epoch=k, steps=steps, train_loss=0.5, train_accuracy=0.9, val_loss=val_loss,
+                        val_accuracy=val_accuracy, seconds=1.0, idle_fraction=0.2, images_per_s=100.0)
+
+
+def test_validation_points_are_drawn_once_given_and_kept_through_step_frames(qtbot):
+    from pipeviz.gui.plots import LivePlots
+    plots = LivePlots()
+    qtbot.addWidget(plots)
+    plots.add_steps([step(i, 2.0 / i) for i in range(1, 11)])
+    plots.add_epoch(epoch(0, 10, 0.4, 0.91))
+    plots.refresh()
+    for frame in range(3):  # later frames bring only steps: the points stay as they are
+        plots.add_steps([step(11 + frame, 0.2)])
+        plots.refresh()
+    plots.add_epoch(epoch(1, 13, 0.3, 0.95))
+    plots.refresh()
+    x, y = plots.val_loss.getData()
+    assert list(x) == [10, 13] and np.allclose(y, [0.4, 0.3])
+    x, y = plots.val_acc.getData()
+    assert list(x) == [10, 13] and np.allclose(y, [0.91, 0.95])
+    assert list(plots.loss_raw.getData()[0]) == list(range(1, 14))
+    plots.reset()
+    plots.refresh()
+    assert len(plots.val_loss.getData()[0] if plots.val_loss.getData()[0] is not None else []) == 0
