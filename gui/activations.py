@@ -31,14 +31,14 @@ def heat_image(values: np.ndarray, scale: float) -> QImage:
 
 
 def mosaic(maps: np.ndarray, columns: int) -> np.ndarray:
-    """(H, W, C) feature maps -> one (rows*(H+1), columns*(W+1)) image with 1-px gaps
-    (zero, the darkest value of ReLU outputs), map c at row c // columns, column c % columns."""
+    """(H, W, C) feature maps -> one (rows*(H+1), columns*(W+1)) image with 1-px gaps."""
     h, w, count = maps.shape
     rows = -(-count // columns)
-    tiles = np.zeros((rows * columns, h + 1, w + 1), dtype=np.float64)
-    tiles[:count, :h, :w] = np.moveaxis(maps, -1, 0)
-    image = tiles.reshape(rows, columns, h + 1, w + 1).transpose(0, 2, 1, 3)
-    return np.nan_to_num(image.reshape(rows * (h + 1), columns * (w + 1)), nan=0.0)
+    out = np.full((rows * (h + 1), columns * (w + 1)), np.nan)
+    for c in range(count):
+        r, k = divmod(c, columns)
+        out[r * (h + 1): r * (h + 1) + h, k * (w + 1): k * (w + 1) + w] = maps[:, :, c]
+    return np.nan_to_num(out, nan=0.0)
 
 
 class ActivationsView(QWidget):
