@@ -7,7 +7,7 @@ the latency set to it; then naive and prefetch alternate for several rounds in o
 wait <= 5% with prefetch and >= 40% without; total idle (wait + host) <= 10% with prefetch.
 
     python benchmarks/prefetch_limit.py [--data PATH] [--steps 300] [--rounds 3]
-        [--steps-per-execution 4] [--prefetch-buffer N]
+        [--steps-per-execution N] [--call-budget-ms MS] [--prefetch-buffer N]
 """
 from __future__ import annotations
 
@@ -23,9 +23,12 @@ def main() -> None:
     parser.add_argument("--steps", type=int, default=300)
     parser.add_argument("--warmup", type=int, default=40)
     parser.add_argument("--rounds", type=int, default=3)
-    parser.add_argument("--steps-per-execution", type=int, default=4,
-                        help="train steps per tf.function call (the app's default: 4); "
+    parser.add_argument("--steps-per-execution", type=int, default=None,
+                        help="the most train steps per tf.function call (default: the app's); "
                              "the host gaps fall between calls")
+    parser.add_argument("--call-budget-ms", type=float, default=None,
+                        help="fewer steps per call beyond this time (default: the app's; "
+                             "0: always --steps-per-execution steps)")
     parser.add_argument("--prefetch-buffer", type=int, default=None,
                         help="batches in the prefetch buffer (default: the preset's autotune); "
                              "a call takes steps-per-execution batches from it at once")
@@ -41,6 +44,11 @@ def main() -> None:
     loop = StepLoop()  # traced once; every run starts from the same initial weights
     latency = round(measure_step_ms(shards, 32, loop=loop), 2)
     base = PipelineConfig(storage_latency_ms=latency)
+    trainer = {}
+    if args.steps_per_execution is not None:
+        trainer["steps_per_execution"] = args.steps_per_execution
+    if args.call_budget_ms is not None:
+        trainer["call_budget_ms"] = args.call_budget_ms or None
     results = {"naive": [], "prefetch": []}
     for round_ in range(args.rounds):
         for name in results:
@@ -48,27 +56,28 @@ def main() -> None:
             if name == "prefetch" and args.prefetch_buffer is not None:
                 config = config.replace(prefetch=args.prefetch_buffer)
             results[name].append(run_config(shards, name, config, args.steps, args.warmup,
-                                            loop=loop, steps_per_execution=args.steps_per_execution))
+                                            loop=loop, trainer=trainer))
         print(f"round {round_ + 1}: " + ", ".join(f"{n} {r[-1].images_per_s:.0f} images/s"
                                                   for n, r in results.items()), flush=True)
 
     def med(name: str, field: str) -> float:
         return float(np.median([getattr(r, field) for r in results[name]]))
     rows = {name: {f: med(name, f) for f in ("images_per_s", "input_wait_fraction", "host_fraction",
-                                             "idle_fraction", "median_step_ms")} for name in results}
+                                             "idle_fraction", "median_step_ms", "steps_per_call")} for name in results}
     speedup = rows["prefetch"]["images_per_s"] / rows["naive"]["images_per_s"]
     step_speedup = rows["naive"]["median_step_ms"] / rows["prefetch"]["median_step_ms"]
     print(f"\nstorage latency {latency} ms per batch = the measured train step; medians of "
-          f"{args.rounds} rounds; {args.steps_per_execution} steps per call; prefetch buffer "
+          f"{args.rounds} rounds; trainer {trainer or 'defaults'}; prefetch buffer "
           f"{args.prefetch_buffer or 'autotune'}")
-    print(f"{'config':<9} {'images/s':>9} {'wait':>6} {'host':>6} {'idle':>6} {'p50 step':>9}")
+    print(f"{'config':<9} {'images/s':>9} {'wait':>6} {'host':>6} {'idle':>6} {'p50 step':>9} {'steps/call':>10}")
     for name, r in rows.items():
         print(f"{name:<9} {r['images_per_s']:>9.0f} {r['input_wait_fraction']:>6.1%} "
-              f"{r['host_fraction']:>6.1%} {r['idle_fraction']:>6.1%} {r['median_step_ms']:>7.2f}ms")
+              f"{r['host_fraction']:>6.1%} {r['idle_fraction']:>6.1%} {r['median_step_ms']:>7.2f}ms "
+              f"{r['steps_per_call']:>10.1f}")
     print(f"\nprefetch speedup: {speedup:.2f}x images/s (target >= 1.8x, limit 2x); "
           f"{step_speedup:.2f}x at the median step")
     write_results(args.out, {
-        "storage_latency_ms": latency, "steps_per_execution": args.steps_per_execution,
+        "storage_latency_ms": latency, "trainer": trainer,
         "prefetch_buffer": args.prefetch_buffer,
         "medians": rows, "speedup": speedup,
         "median_step_speedup": step_speedup,

@@ -8,7 +8,7 @@ import math
 import sys
 from dataclasses import asdict, dataclass, replace
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
@@ -38,6 +38,8 @@ class BenchResult:
     median_step_ms: float
     storage_latency_ms: float
     description: str
+    steps_per_call: float = float("nan")
+    """Mean steps per step-loop call, warm-up included (see TrainerConfig.call_budget_ms)."""
 
 
 def summarize(name: str, config: PipelineConfig, totals: StepTotals,
@@ -74,21 +76,21 @@ def _train(shards: ShardSet, config: PipelineConfig, trainer_config: TrainerConf
 
 def run_config(shards: ShardSet, name: str, config: PipelineConfig, steps: int, warmup: int,
                seed: int = 0, events: bool = True, loop: StepLoop | None = None,
-               steps_per_execution: int | None = None) -> BenchResult:
+               trainer: dict[str, Any] | None = None) -> BenchResult:
     """Train a fresh model (same seed; or `loop`'s model reset to its initial weights, which
     skips tracing again) for warmup + steps under `config`; measure the rest.
     With `events=False` the pipeline carries no stage stamps and no step events are made:
-    the difference to `events=True` is the cost of the event hooks. `steps_per_execution`:
-    None keeps the trainer's default."""
-    trainer_config = TrainerConfig(epochs=10_000, max_steps=warmup + steps, seed=seed,
-                                   record_events=events, measure_after_step=warmup)
-    if steps_per_execution is not None:
-        trainer_config = replace(trainer_config, steps_per_execution=steps_per_execution)
-    trainer, step_events = _train(shards, config, trainer_config, loop)
-    if trainer.state == "error":
+    the difference to `events=True` is the cost of the event hooks. `trainer`: TrainerConfig
+    fields to change from the app's defaults (e.g. `steps_per_execution`, `call_budget_ms`)."""
+    trainer_config = replace(TrainerConfig(epochs=10_000, max_steps=warmup + steps, seed=seed,
+                                           record_events=events, measure_after_step=warmup),
+                             **(trainer or {}))
+    worker, step_events = _train(shards, config, trainer_config, loop)
+    if worker.state == "error":
         raise RuntimeError(f"config {name} failed: see the log")
     label = name if events else f"{name} (events off)"
-    return summarize(label, config, trainer.totals, step_events[warmup:])
+    result = summarize(label, config, worker.totals, step_events[warmup:])
+    return replace(result, steps_per_call=worker.global_step / max(worker.calls, 1))
 
 
 def measure_step_ms(shards: ShardSet, batch_size: int, steps: int = 120,

@@ -108,13 +108,20 @@ PRESET_NAMES = ("naive", "prefetch", "parallel", "cache", "all")
 
 @dataclass(frozen=True, slots=True)
 class TrainerConfig:
-    """How the worker trains. `steps_per_execution` steps run per `tf.function` call (as in
-    Keras), which keeps Python out of the step loop; commands apply between calls."""
+    """How the worker trains. Several steps run per `tf.function` call (as Keras's
+    `steps_per_execution` does), which keeps Python out of the step loop; commands apply
+    between calls."""
 
     epochs: int = 5
     learning_rate: float = 2e-3
     """Initial Adam rate; it decays (cosine) over the planned run, see core/schedule.py."""
-    steps_per_execution: int = 4
+    steps_per_execution: int = 16
+    """The most steps one call runs."""
+    call_budget_ms: float | None = 25.0
+    """Fewer steps per call when they would take longer than this (at the recent median step
+    time), so a pause, stop or knob change still applies within about one frame; each call
+    costs ~2 ms of host time here, which more steps per call share. None: always
+    `steps_per_execution` steps."""
     seed: int = 0
     max_steps: int | None = None
     record_events: bool = True
@@ -131,3 +138,5 @@ class TrainerConfig:
         _check(self.learning_rate > 0, "learning_rate", self.learning_rate, "use a positive rate")
         _check(1 <= self.steps_per_execution <= 256, "steps_per_execution",
                self.steps_per_execution, "use 1 to 256")
+        _check(self.call_budget_ms is None or self.call_budget_ms > 0, "call_budget_ms",
+               self.call_budget_ms, "use a positive time in ms, or None for fixed calls")

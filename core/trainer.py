@@ -1,7 +1,9 @@
 """The training worker: a thread running a custom, instrumented step loop over tf.data.
 
-Not `model.fit`: the loop runs `steps_per_execution` steps per `tf.function` call (as Keras
-does) so Python stays out of the step, records `tf.timestamp()`s in the graph around each
+Not `model.fit`: the loop runs several steps per `tf.function` call (as Keras's
+`steps_per_execution` does) so Python stays out of the step: as many as fit in
+`TrainerConfig.call_budget_ms` at the recent step time, so commands still apply within
+about a frame. It records `tf.timestamp()`s in the graph around each
 step's `get_next` and compute, and between calls obeys commands: pause, resume, stop and
 live reconfiguration of any pipeline knob.
 
@@ -16,6 +18,7 @@ import logging
 import queue
 import threading
 import time
+from collections import deque
 from dataclasses import dataclass
 from typing import Any
 
@@ -90,7 +93,7 @@ class Trainer:
     """Trains `model` on the shards in a worker thread, reporting through `channel`.
 
     All public methods are safe to call from any thread and return at once; the worker
-    applies them between `tf.function` calls (at most `steps_per_execution` steps later).
+    applies them between `tf.function` calls (see `TrainerConfig.call_budget_ms`).
     """
 
     def __init__(self, shards: ShardSet, pipeline_config: PipelineConfig | None = None,
@@ -121,6 +124,11 @@ class Trainer:
         """How many times each example id was trained in the current (or last) epoch."""
         self.history: list[EpochSummary] = []
         self.totals = StepTotals()
+        self.calls = 0
+        """Step-loop calls made: `global_step / calls` is the mean steps per call."""
+        self.recent_calls: deque[tuple[int, int]] = deque(maxlen=256)
+        """(first step, steps) of the latest calls."""
+        self._step_s: float | None = None  # recent median step time; None: not known yet
         self._scalars: ScalarLog | None = None
         self._profile: tuple[str, int] | None = None  # (logdir, steps to take) while capturing
         self._profiled_steps = 0
@@ -260,6 +268,7 @@ class Trainer:
                 changed = new_config.changed_fields(self._pipeline_config)
                 self._replan(new_config)  # before publishing it: observers see a consistent pair
                 self._pipeline_config = new_config
+                self._step_s = None  # the step time may change with the knobs
                 segment = self._new_segment(new_config, epoch, rebuild)
                 self.channel.put(ConfigApplied(self.global_step + 1, time.time(), new_config, changed))
                 continue
@@ -328,17 +337,38 @@ class Trainer:
             return
         self.channel.put(ProfileCaptured(logdir, self._profiled_steps))
 
+    def _steps_for_call(self) -> int:
+        """As many steps as fit the call budget at the recent step time, at most
+        `steps_per_execution`; one while that time is unknown (first call, new knobs), so a
+        slow new pipeline cannot hold a command back for many of its steps."""
+        most, budget = self.config.steps_per_execution, self.config.call_budget_ms
+        if budget is None:
+            return most
+        if self._step_s is None:
+            return 1
+        return max(1, min(most, int(budget / 1e3 / max(self._step_s, 1e-6))))
+
+    def _learn_step_time(self, timing: dict[str, np.ndarray]) -> None:
+        """The last call's median time in the graph per step (input wait + compute; the host
+        time before a call is not part of it): a stall in one step of a long call moves it
+        little, and after a slow call of one step (a shuffle fill) the next call is short
+        and sets it right again."""
+        self._step_s = float(np.median(timing["input_wait_s"] + timing["compute_s"]))
+
     def _run_chunk(self, segment: _Segment, epoch: int, prev_done: float, totals: np.ndarray) -> float:
-        steps = min(self.config.steps_per_execution, segment.steps_left)
+        steps = min(self._steps_for_call(), segment.steps_left)
         if self.config.max_steps is not None:
             steps = min(steps, self.config.max_steps - self.global_step)
         rows, ids = self.loop.train_chunk(segment.iterator, tf.constant(steps), segment.enqueued,
                                           tf.constant(segment.taken, tf.int64))
         out = dict(zip(STEP_FIELDS, rows.numpy().T))
+        self.calls += 1
+        self.recent_calls.append((self.global_step + 1, steps))
         segment.steps_left -= steps
         segment.taken += steps
         np.add.at(self.epoch_coverage, ids.numpy(), 1)
         timing = step_timing(out, prev_done)
+        self._learn_step_time(timing)
         first_step = self.global_step + 1
         self.global_step += steps
         sizes = out["batch_size"]

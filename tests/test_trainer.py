@@ -126,6 +126,43 @@ def test_exactly_once_under_random_live_reconfiguration(small_shards, step_loop)
     assert trainer.traces == traced, "reconfiguring must not retrace the step loop"
 
 
+def test_calls_fit_their_budget_and_a_change_of_knobs_starts_short(small_shards, step_loop):
+    """Steps per call follow the step time: many fast steps share a call (and its ~2 ms of
+    host time), while a slow pipeline runs one step per call so commands are not held back.
+    The first call, and the first after a reconfiguration, is one step: the step time is
+    not known yet."""
+    fast, channel = make_trainer(small_shards, loop=step_loop, epochs=1000, steps_per_execution=8,
+                                 call_budget_ms=1000)
+    fast.start()
+    try:
+        assert wait_until(lambda: fast.global_step >= 33, 60)
+        fast.reconfigure(prefetch=0)
+        assert wait_until(lambda: fast.pipeline_config.prefetch == 0 and fast.global_step >= 70, 60)
+    finally:
+        fast.stop()
+        assert fast.join(10)
+    calls = list(fast.recent_calls)
+    applied = next(e.step for e in channel.drain() if isinstance(e, ConfigApplied))
+    before = [size for first, size in calls if first < applied]
+    after = [size for first, size in calls if first >= applied]
+    # (a slow first step, e.g. the shuffle buffer filling, keeps the next call short too)
+    assert before[0] == 1 and before.count(8) >= 3, calls
+    assert after[0] == 1 and 8 in after, calls
+    assert fast.calls == len(calls) and sum(size for _, size in calls) == fast.global_step
+
+    slow, _ = make_trainer(small_shards, preset("naive", PipelineConfig(storage_latency_ms=40, shuffle_buffer=32)),
+                           loop=step_loop, max_steps=12, steps_per_execution=8, call_budget_ms=20)
+    slow.start()
+    assert slow.join(60) and slow.global_step == 12
+    # (a small shuffle buffer: each batch waits for its own read)
+    assert [size for _, size in slow.recent_calls] == [1] * 12, "a step over the budget runs alone"
+
+    fixed, _ = make_trainer(small_shards, loop=step_loop, max_steps=12, steps_per_execution=4,
+                            call_budget_ms=None)
+    fixed.start()
+    assert fixed.join(60) and [size for _, size in fixed.recent_calls] == [4, 4, 4]
+
+
 def test_a_consumer_that_never_reads_does_not_block_training(small_shards, step_loop):
     from pipeviz.core.trainer import Trainer
     channel = EventChannel(lossy_capacity=16, reliable_capacity=8)
