@@ -27,7 +27,9 @@ def nice_ceiling(value: float) -> float:
 WAIT_COLOR, HOST_COLOR, COMPUTE_COLOR = (230, 120, 40), (150, 110, 200), (60, 160, 90)
 
 
-def _plot(name: str, title: str, y_label: str) -> pg.PlotWidget:
+def _plot(name: str, title: str, y_label: str, legend_at_bottom: bool = False) -> pg.PlotWidget:
+    """A plot with fixed ranges and cached axes; its legend in the corner the curves leave
+    empty (top right for falling curves, bottom right for rising ones)."""
     widget = pg.PlotWidget(title=title)
     widget.setObjectName(name)
     widget.setBackground("w")
@@ -42,7 +44,8 @@ def _plot(name: str, title: str, y_label: str) -> pg.PlotWidget:
         widget.getAxis(side).setCacheMode(QGraphicsItem.CacheMode.DeviceCoordinateCache)
     widget.setMouseEnabled(x=False, y=False)
     widget.getPlotItem().setDownsampling(auto=True, mode="peak")
-    legend = widget.addLegend(offset=(-6, 6), labelTextSize="7pt", verSpacing=-6)
+    legend = widget.addLegend(offset=(-6, -6 if legend_at_bottom else 6), labelTextSize="7pt",
+                              verSpacing=-6)
     legend.setBrush(pg.mkBrush(255, 255, 255, 200))
     widget.setMinimumHeight(120)
     return widget
@@ -52,7 +55,7 @@ class LivePlots(QWidget):
     def __init__(self, parent: QWidget | None = None):
         super().__init__(parent)
         self.loss_plot = _plot("lossPlot", "Loss", "loss")
-        self.accuracy_plot = _plot("accuracyPlot", "Accuracy", "accuracy")
+        self.accuracy_plot = _plot("accuracyPlot", "Accuracy", "accuracy", legend_at_bottom=True)
         self.idle_plot = _plot("idlePlot", "Accelerator idle per step", "% of step")
         self.accuracy_plot.setYRange(0, 1, padding=0.02)
         self.idle_plot.setYRange(0, 100, padding=0.02)
