@@ -7,7 +7,7 @@ the latency set to it; then naive and prefetch alternate for several rounds in o
 wait <= 5% with prefetch and >= 40% without; total idle (wait + host) <= 10% with prefetch.
 
     python benchmarks/prefetch_limit.py [--data PATH] [--steps 300] [--rounds 3]
-        [--steps-per-execution N] [--call-budget-ms MS] [--prefetch-buffer N]
+        [--steps-per-execution 4] [--call-budget-ms 0] [--prefetch-buffer N]
 """
 from __future__ import annotations
 
@@ -23,12 +23,14 @@ def main() -> None:
     parser.add_argument("--steps", type=int, default=300)
     parser.add_argument("--warmup", type=int, default=40)
     parser.add_argument("--rounds", type=int, default=3)
-    parser.add_argument("--steps-per-execution", type=int, default=None,
-                        help="the most train steps per tf.function call (default: the app's); "
-                             "the host gaps fall between calls")
-    parser.add_argument("--call-budget-ms", type=float, default=None,
-                        help="fewer steps per call beyond this time (default: the app's; "
-                             "0: always --steps-per-execution steps)")
+    parser.add_argument("--steps-per-execution", type=int, default=4,
+                        help="the most train steps per tf.function call (4); the host gaps "
+                             "fall between calls")
+    parser.add_argument("--call-budget-ms", type=float, default=0,
+                        help="fewer steps per call beyond this time, as the app does (25); "
+                             "the default 0 keeps every call at --steps-per-execution steps, so "
+                             "naive (slower steps) and prefetch pay the same per-call cost and "
+                             "differ only by prefetching")
     parser.add_argument("--prefetch-buffer", type=int, default=None,
                         help="batches in the prefetch buffer (default: the preset's autotune); "
                              "a call takes steps-per-execution batches from it at once")
@@ -44,11 +46,8 @@ def main() -> None:
     loop = StepLoop()  # traced once; every run starts from the same initial weights
     latency = round(measure_step_ms(shards, 32, loop=loop), 2)
     base = PipelineConfig(storage_latency_ms=latency)
-    trainer = {}
-    if args.steps_per_execution is not None:
-        trainer["steps_per_execution"] = args.steps_per_execution
-    if args.call_budget_ms is not None:
-        trainer["call_budget_ms"] = args.call_budget_ms or None
+    trainer = {"steps_per_execution": args.steps_per_execution,
+               "call_budget_ms": args.call_budget_ms or None}
     results = {"naive": [], "prefetch": []}
     for round_ in range(args.rounds):
         for name in results:
@@ -67,7 +66,7 @@ def main() -> None:
     speedup = rows["prefetch"]["images_per_s"] / rows["naive"]["images_per_s"]
     step_speedup = rows["naive"]["median_step_ms"] / rows["prefetch"]["median_step_ms"]
     print(f"\nstorage latency {latency} ms per batch = the measured train step; medians of "
-          f"{args.rounds} rounds; trainer {trainer or 'defaults'}; prefetch buffer "
+          f"{args.rounds} rounds; trainer {trainer}; prefetch buffer "
           f"{args.prefetch_buffer or 'autotune'}")
     print(f"{'config':<9} {'images/s':>9} {'wait':>6} {'host':>6} {'idle':>6} {'p50 step':>9} {'steps/call':>10}")
     for name, r in rows.items():
