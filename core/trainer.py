@@ -127,8 +127,8 @@ class Trainer:
         self.calls = 0
         """Step-loop calls made: `global_step / calls` is the mean steps per call."""
         self.recent_calls: deque[tuple[int, int]] = deque(maxlen=256)
-        """(first step, steps) of the latest calls."""
-        self._step_s: float | None = None  # recent median step time; None: not known yet
+        """(first step, steps) of the latest calls (read it once the worker has ended)."""
+        self._step_s: float | None = None  # the last call's median step in the graph; None: unknown
         self._scalars: ScalarLog | None = None
         self._profile: tuple[str, int] | None = None  # (logdir, steps to take) while capturing
         self._profiled_steps = 0
