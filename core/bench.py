@@ -18,7 +18,7 @@ from .events import EventChannel, StepEvent
 from .shards import ShardSet, prepare_shards
 
 if TYPE_CHECKING:
-    from .trainer import StepTotals, Trainer
+    from .trainer import Trainer
     from .steploop import StepLoop
 
 log = logging.getLogger(__name__)
@@ -38,15 +38,16 @@ class BenchResult:
     median_step_ms: float
     storage_latency_ms: float
     description: str
-    steps_per_call: float = float("nan")
+    steps_per_call: float
     """Mean steps per step-loop call, warm-up included (see TrainerConfig.call_budget_ms)."""
 
 
-def summarize(name: str, config: PipelineConfig, totals: StepTotals,
+def summarize(name: str, config: PipelineConfig, trainer: "Trainer",
               events: list[StepEvent]) -> BenchResult:
-    """Fractions are sums over all measured steps, so the rare long stalls of a shared
-    machine count as they happened; the median step (from step events, when recorded)
-    shows the typical step."""
+    """Fractions are sums over all measured steps (`trainer.totals`), so the rare long stalls
+    of a shared machine count as they happened; the median step (from step events, when
+    recorded) shows the typical step."""
+    totals = trainer.totals
     wall = totals.wall_s
     def share(value: float) -> float:
         return value / wall if wall > 0 else 0.0
@@ -56,7 +57,8 @@ def summarize(name: str, config: PipelineConfig, totals: StepTotals,
         config=name, steps=totals.steps, images_per_s=share(totals.images),
         idle_fraction=1.0 - compute, input_wait_fraction=share(totals.input_wait_s),
         host_fraction=share(totals.host_s), compute_fraction=compute, median_step_ms=median,
-        storage_latency_ms=config.storage_latency_ms, description=config.describe())
+        storage_latency_ms=config.storage_latency_ms, description=config.describe(),
+        steps_per_call=trainer.global_step / max(trainer.calls, 1))
 
 
 def _train(shards: ShardSet, config: PipelineConfig, trainer_config: TrainerConfig,
@@ -89,8 +91,7 @@ def run_config(shards: ShardSet, name: str, config: PipelineConfig, steps: int, 
     if worker.state == "error":
         raise RuntimeError(f"config {name} failed: see the log")
     label = name if events else f"{name} (events off)"
-    result = summarize(label, config, worker.totals, step_events[warmup:])
-    return replace(result, steps_per_call=worker.global_step / max(worker.calls, 1))
+    return summarize(label, config, worker, step_events[warmup:])
 
 
 def measure_step_ms(shards: ShardSet, batch_size: int, steps: int = 120,

@@ -162,4 +162,4 @@ class Sweep:
         if self._cancel.is_set() or trainer.global_step < total:
             return None
         steps = [e for e in channel.drain() if isinstance(e, StepEvent)][warmup:]
-        return ConfigRun(name, config, summarize(name, config, trainer.totals, steps), tuple(steps))
+        return ConfigRun(name, config, summarize(name, config, trainer, steps), tuple(steps))
