@@ -5,6 +5,7 @@ import argparse
 import gc
 import logging
 import sys
+from pathlib import Path
 
 from pipeviz.core.config import PRESET_NAMES
 
@@ -29,6 +30,11 @@ def _add_bench(subparsers) -> None:
     bench.add_argument("--events", choices=("on", "off", "both"), default="on",
                        help="stage stamps and step events: on, off, or both to measure their cost")
     bench.add_argument("--json", action="store_true", help="print only a JSON array")
+    bench.add_argument("--runs-dir", metavar="DIR", type=Path,
+                       help="write each config's TensorBoard scalars to DIR/<config>")
+    bench.add_argument("--trace", metavar="FILE", type=Path,
+                       help="write the measured batches' stage spans as a Chrome trace (JSON) "
+                            "that Perfetto and chrome://tracing open")
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -60,7 +66,8 @@ def _bench(args: argparse.Namespace, parser: argparse.ArgumentParser) -> int:
         parser.error("--steps must be at least 1")
     try:
         run_bench(args.data, args.steps, args.storage_latency_ms, args.balance, configs,
-                  args.json, batch_size=args.batch_size, warmup=args.warmup, events=args.events)
+                  args.json, batch_size=args.batch_size, warmup=args.warmup, events=args.events,
+                  runs_dir=args.runs_dir, trace=args.trace)
     except (DataError, ConfigError) as exc:
         print(f"pipeviz bench: {exc}", file=sys.stderr)
         return 2

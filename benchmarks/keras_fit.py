@@ -64,8 +64,8 @@ def main() -> None:
         rates["model.fit"].append(fit_images_per_s(shards, config, args.steps, args.warmup))
         for events in (True, False):
             # 4 steps per call on both sides: this compares the loops, not the call length
-            result = run_config(shards, "all", config, args.steps, args.warmup, events=events,
-                                trainer={"steps_per_execution": 4, "call_budget_ms": None})
+            result, _ = run_config(shards, "all", config, args.steps, args.warmup, events=events,
+                                   trainer={"steps_per_execution": 4, "call_budget_ms": None})
             rates[f"trainer, events {'on' if events else 'off'}"].append(result.images_per_s)
         print(f"round {round_ + 1}: " + ", ".join(f"{k} {v[-1]:.0f}" for k, v in rates.items()), flush=True)
     medians = {k: float(np.median(v)) for k, v in rates.items()}

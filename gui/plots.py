@@ -9,10 +9,11 @@ import math
 
 import numpy as np
 import pyqtgraph as pg
-from PySide6.QtWidgets import QGraphicsItem, QVBoxLayout, QWidget
+from PySide6.QtWidgets import QGraphicsItem, QLabel, QVBoxLayout, QWidget
 
 from pipeviz.core.events import ConfigApplied, EpochSummary, StepEvent
 from pipeviz.core.series import DecimatingSeries, Ema
+from pipeviz.core.stepstats import WINDOW_STEPS, Rolling
 
 MAX_MARKERS = 40
 
@@ -24,7 +25,7 @@ def nice_ceiling(value: float) -> float:
         return 1.0
     power = 10 ** math.floor(math.log10(value))
     return next(m * power for m in (1, 2, 5, 10) if m * power >= value)
-WAIT_COLOR, HOST_COLOR, COMPUTE_COLOR = (230, 120, 40), (150, 110, 200), (60, 160, 90)
+WAIT_COLOR, HOST_COLOR, BETWEEN_COLOR, COMPUTE_COLOR = (230, 120, 40), (150, 110, 200), (120, 120, 120), (60, 160, 90)
 
 
 def _plot(name: str, title: str, y_label: str, legend_at_bottom: bool = False) -> pg.PlotWidget:
@@ -51,18 +52,32 @@ def _plot(name: str, title: str, y_label: str, legend_at_bottom: bool = False) -
     return widget
 
 
+def figures_text(stats) -> str:
+    """The idle plot's newest point in words: the parts of the window's wall time."""
+    if stats is None or stats.steps == 0:
+        return ""
+    pct = lambda fraction: f"{100 * fraction:.0f}%"  # noqa: E731
+    return (f"Last {stats.steps} steps: wait {pct(stats.input_wait_fraction)} + host "
+            f"{pct(stats.host_fraction)} + between steps {pct(stats.between_fraction)} = idle "
+            f"<b>{pct(stats.idle_fraction)}</b> · {stats.images_per_s:,.0f} images/s · "
+            f"{stats.verdict} (TensorBoard's scale)")
+
+
 class LivePlots(QWidget):
     def __init__(self, parent: QWidget | None = None):
         super().__init__(parent)
         self.loss_plot = _plot("lossPlot", "Loss", "loss")
         self.accuracy_plot = _plot("accuracyPlot", "Accuracy", "accuracy", legend_at_bottom=True)
-        self.idle_plot = _plot("idlePlot", "Accelerator idle per step", "% of step")
+        self.idle_plot = _plot("idlePlot", f"Accelerator idle: share of wall time, last {WINDOW_STEPS} steps",
+                               "% of time")
         self.accuracy_plot.setYRange(0, 1, padding=0.02)
         self.idle_plot.setYRange(0, 100, padding=0.02)
+        self.idle_figures = QLabel("", objectName="idleFigures", wordWrap=True)
         layout = QVBoxLayout(self)
         layout.setContentsMargins(0, 0, 0, 0)
-        for plot in (self.loss_plot, self.accuracy_plot, self.idle_plot):
-            layout.addWidget(plot)
+        layout.setSpacing(2)
+        for widget in (self.loss_plot, self.accuracy_plot, self.idle_figures, self.idle_plot):
+            layout.addWidget(widget)
         self._make_items()
         self.reset()
 
@@ -77,19 +92,26 @@ class LivePlots(QWidget):
         self.val_acc = self.accuracy_plot.plot(pen=pg.mkPen((200, 40, 40), width=1), symbol="o",
                                                symbolBrush=(200, 40, 40), symbolSize=7,
                                                name="validation")
-        # Stacked areas: input wait at the bottom, host overhead on it; the rest is compute.
-        self.idle_total = self.idle_plot.plot(pen=pg.mkPen(HOST_COLOR), fillLevel=0,
-                                              brush=(*HOST_COLOR, 120), name="host overhead")
+        # Stacked areas: input wait at the bottom, host overhead on it, then the time between
+        # steps (epoch ends, rebuilds); the rest is compute. Each point is the share of the
+        # wall time of the last WINDOW_STEPS steps (core/stepstats.py), as the advisor reads.
+        self.idle_total = self.idle_plot.plot(pen=pg.mkPen(BETWEEN_COLOR), fillLevel=0,
+                                              brush=(*BETWEEN_COLOR, 110), name="between steps")
+        self.idle_host = self.idle_plot.plot(pen=pg.mkPen(HOST_COLOR), fillLevel=0,
+                                             brush=(*HOST_COLOR, 130), name="host overhead")
         self.idle_wait = self.idle_plot.plot(pen=pg.mkPen(WAIT_COLOR), fillLevel=0,
-                                             brush=(*WAIT_COLOR, 160), name="input wait")
+                                             brush=(*WAIT_COLOR, 170), name="input wait")
         self.idle_plot.getPlotItem().legend.addItem(
             pg.PlotDataItem(pen=pg.mkPen(COMPUTE_COLOR, width=6)), "compute (the rest)")
 
     def reset(self) -> None:
         self.series = {name: DecimatingSeries() for name in
-                       ("loss", "loss_smooth", "acc_smooth", "wait", "idle")}
+                       ("loss", "loss_smooth", "acc_smooth", "wait", "host", "idle")}
         self.val_points = {"loss": ([], []), "acc": ([], [])}
-        self.ema = {name: Ema(0.05) for name in ("loss", "acc", "wait", "idle")}
+        self.ema = {name: Ema(0.05) for name in ("loss", "acc")}
+        self.window = Rolling(WINDOW_STEPS)
+        self.latest = None
+        """StepStats of the last WINDOW_STEPS steps: the idle plot's newest point."""
         for plot, marker in getattr(self, "_markers", []):
             plot.removeItem(marker)
         self._markers: list[tuple[pg.PlotWidget, pg.InfiniteLine]] = []
@@ -102,9 +124,11 @@ class LivePlots(QWidget):
             self.series["loss"].append(e.step, e.loss)
             self.series["loss_smooth"].append(e.step, self.ema["loss"].update(e.loss))
             self.series["acc_smooth"].append(e.step, self.ema["acc"].update(e.accuracy))
-            wait = 100 * e.input_wait_s / e.wall_s if e.wall_s > 0 else 0.0
-            self.series["wait"].append(e.step, self.ema["wait"].update(wait))
-            self.series["idle"].append(e.step, self.ema["idle"].update(100 * e.idle_fraction))
+            stats = self.latest = self.window.add(e)
+            wait = 100 * stats.input_wait_fraction
+            self.series["wait"].append(e.step, wait)
+            self.series["host"].append(e.step, wait + 100 * stats.host_fraction)
+            self.series["idle"].append(e.step, 100 * stats.idle_fraction)
             self.last_step = e.step
         self._dirty = self._dirty or bool(events)
 
@@ -136,12 +160,14 @@ class LivePlots(QWidget):
         self.loss_smooth.setData(s["loss_smooth"].x, s["loss_smooth"].y, connect="finite")
         self.acc_smooth.setData(s["acc_smooth"].x, s["acc_smooth"].y, connect="finite")
         self.idle_wait.setData(s["wait"].x, s["wait"].y, connect="finite")
+        self.idle_host.setData(s["host"].x, s["host"].y, connect="finite")
         self.idle_total.setData(s["idle"].x, s["idle"].y, connect="finite")
         if self._val_dirty:  # a scatter's setData rebuilds its symbols: only when they change
             self.val_loss.setData(*self.val_points["loss"])
             self.val_acc.setData(*self.val_points["acc"])
             self._val_dirty = False
         self._update_ranges()
+        self.idle_figures.setText(figures_text(self.latest))
         self._dirty = False
 
     def _update_ranges(self) -> None:
