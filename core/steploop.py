@@ -62,9 +62,9 @@ class StepLoop:
             return loss, tf.reduce_mean(tf.cast(hits, tf.float32))
 
         def updated_values() -> list[tf.Tensor]:
-            # The weights are written last (Adam's moments feed their update), so their new
-            # values order the stamp after the whole update; a read costs no copy.
-            return [v.value for v in model.trainable_variables]
+            # The weights are written last (Adam's moments feed their update), so reading
+            # them (a ReadVariableOp: no copy) orders the stamp after the whole update.
+            return [tf.convert_to_tensor(v.value) for v in model.trainable_variables]
 
         @tf.function
         def train_chunk(iterator, steps, enqueued, taken_before):

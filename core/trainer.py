@@ -84,6 +84,8 @@ class _Segment:
 
     def retire(self) -> None:
         """Let go of the iterator: it is destroyed off the training thread."""
+        if self.iterator is None:
+            return
         box, self.iterator = [self.iterator], None
         retire_iterator(box)
 
@@ -239,8 +241,8 @@ class Trainer:
             self.error = str(exc)
             self.channel.put(ErrorEvent(f"Training failed: {exc}"))
             state, detail = ERROR, str(exc)
+        self._close_outputs()  # first: the last scalar point is stamped when the steps end
         self._take_prebuilt(None, -1)  # lets go of a next epoch that will not train
-        self._close_outputs()
         self._set_state(state, detail)  # last: observers of the state see finished outputs
 
     def _close_outputs(self) -> None:
@@ -315,24 +317,26 @@ class Trainer:
         segment = self._new_segment(self._pipeline_config, epoch, rebuild)
         account.add_between(self._book_between())
         self._prebuild(self._pipeline_config, epoch + 1)
-        while segment.steps_left > 0:
-            if not self._budget_left():
-                return False
-            new_config = self._obey_commands()
-            if new_config is not None:
-                rebuild += 1
-                changed = new_config.changed_fields(self._pipeline_config)
-                self._replan(new_config)  # before publishing it: observers see a consistent pair
-                self._pipeline_config = new_config
-                self._step_s = None  # the step time may change with the knobs
-                segment.retire()
-                segment = self._new_segment(new_config, epoch, rebuild)
-                account.add_between(self._book_between())
-                self.channel.put(ConfigApplied(self.global_step + 1, time.time(), new_config, changed))
-                continue
-            self._run_chunk(segment, epoch, account, quality)
-        self._finish_pass(segment)
-        segment.retire()
+        try:  # however the epoch ends, its iterator is destroyed off this thread
+            while segment.steps_left > 0:
+                if not self._budget_left():
+                    return False
+                new_config = self._obey_commands()
+                if new_config is not None:
+                    rebuild += 1
+                    changed = new_config.changed_fields(self._pipeline_config)
+                    self._replan(new_config)  # before publishing it: observers see a consistent pair
+                    self._pipeline_config = new_config
+                    self._step_s = None  # the step time may change with the knobs
+                    segment.retire()
+                    segment = self._new_segment(new_config, epoch, rebuild)
+                    account.add_between(self._book_between())
+                    self.channel.put(ConfigApplied(self.global_step + 1, time.time(), new_config, changed))
+                    continue
+                self._run_chunk(segment, epoch, account, quality)
+            self._finish_pass(segment)
+        finally:
+            segment.retire()
         self._end_epoch(epoch, account, quality)
         return True
 

@@ -283,3 +283,14 @@ def test_a_stall_between_epochs_is_booked_between_steps_and_a_pause_is_left_out(
     assert epochs[0].between_s >= 0.6 and epochs[0].seconds <= ended - started
     images = sum(e.batch_size for e in steps[:per_epoch])
     assert epochs[0].images_per_s == pytest.approx(images / epochs[0].seconds)
+
+
+def test_the_end_stamp_follows_the_weight_update(small_shards, step_loop):
+    """If `t_trained` were stamped before the optimizer's writes, the update would show up as
+    the next step's host time: with data in memory, compute must dwarf host per step."""
+    trainer, channel = make_trainer(small_shards, preset("all"), loop=step_loop, max_steps=60,
+                                    validate=False)
+    trainer.start()
+    assert trainer.join(60) and trainer.state == "stopped"
+    steps = steps_of(channel.drain())[20:]
+    assert np.median([e.host_s for e in steps]) < 0.25 * np.median([e.compute_s for e in steps])
