@@ -12,7 +12,8 @@ The accounting covers every second of wall time except pauses:
 - host: from the previous step's end to this step asking for data (Python, the call into
   the compiled loop, the loop's own bookkeeping);
 - between: time in no step at all: epoch ends (reading the iterator to its end,
-  validation, dropping it), a new epoch's or a rebuilt pipeline's start, tracing;
+  validation, dropping it), a new epoch's or a rebuilt pipeline's start (the run's own
+  start-up, tracing included, is in the first epoch's time but in no step);
 - compute: the train step itself.
 
 Statistics over a window are sums, not medians: throughput is images over the wall time of

@@ -127,6 +127,10 @@ class Trainer:
         self.totals = StepAccount()
         """The measured steps (after `TrainerConfig.measure_after_step`), kept whether or not
         step events are recorded, so the cost of the event hooks can be measured."""
+        self.startup_s = 0.0
+        """From the start of the run to its first step asking for data (the thread's start,
+        the first pipeline, tracing the step loop the first time): counted in the first
+        epoch's seconds, but in no step, so the live figures start with the steps."""
         self.error = ""
         """Why training failed (state "error"), else empty."""
         self.paused_s = 0.0
@@ -449,6 +453,10 @@ class Trainer:
             timing["between_s"][0] += timing["host_s"][0]
             account.add_between(timing["host_s"][0])
             timing["host_s"][0] = 0.0
+        if self.global_step == 0:  # the run's start-up: in the epoch's time, not in a step's
+            self.startup_s = float(timing["between_s"][0])
+            timing["between_s"][0] = 0.0
+            timing["wall_s"][0] = timing["host_s"][0] + timing["input_wait_s"][0] + timing["compute_s"][0]
         self._between_s, self._prev_done = 0.0, float(out["t_trained"][-1])
         self._learn_step_time(timing)
         first_step = self.global_step + 1
