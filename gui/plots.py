@@ -9,13 +9,22 @@ import math
 
 import numpy as np
 import pyqtgraph as pg
-from PySide6.QtWidgets import QGraphicsItem, QLabel, QVBoxLayout, QWidget
+from PySide6.QtWidgets import QCheckBox, QGraphicsItem, QHBoxLayout, QLabel, QVBoxLayout, QWidget
 
 from pipeviz.core.events import ConfigApplied, EpochSummary, StepEvent
+from pipeviz.core.knobs import changes_text
 from pipeviz.core.series import DecimatingSeries, Ema
 from pipeviz.core.stepstats import WINDOW_STEPS, Rolling
 
 MAX_MARKERS = 40
+ROLLING_STEPS = 500
+"""The plots show the last this many steps unless "whole run" is ticked, so a knob change
+fills the width instead of shrinking into the right edge of a long run."""
+LABEL_ROWS = (0.93, 0.80, 0.67, 0.54)
+"""Heights (fractions of the idle plot) of the change markers' labels: a marker near an
+earlier one takes the next free row, so labels never overlap."""
+MARKER_SPACING = 0.22
+"""...near = closer than this share of the visible steps."""
 
 
 def nice_ceiling(value: float) -> float:
@@ -73,9 +82,17 @@ class LivePlots(QWidget):
         self.accuracy_plot.setYRange(0, 1, padding=0.02)
         self.idle_plot.setYRange(0, 100, padding=0.02)
         self.idle_figures = QLabel("", objectName="idleFigures", wordWrap=True)
+        self.whole_run = QCheckBox("Whole run", objectName="wholeRunToggle")
+        self.whole_run.setToolTip(f"Show every step, not only the last {ROLLING_STEPS}")
+        self.whole_run.toggled.connect(self._view_changed)
+        top = QHBoxLayout()
+        top.addWidget(QLabel(f"Last {ROLLING_STEPS} steps shown"))
+        top.addStretch(1)
+        top.addWidget(self.whole_run)
         layout = QVBoxLayout(self)
         layout.setContentsMargins(0, 0, 0, 0)
         layout.setSpacing(2)
+        layout.addLayout(top)
         for widget in (self.loss_plot, self.accuracy_plot, self.idle_figures, self.idle_plot):
             layout.addWidget(widget)
         self._make_items()
@@ -115,6 +132,7 @@ class LivePlots(QWidget):
         for plot, marker in getattr(self, "_markers", []):
             plot.removeItem(marker)
         self._markers: list[tuple[pg.PlotWidget, pg.InfiniteLine]] = []
+        self._label_rows: list[tuple[int, int]] = []  # (step, row) of each labelled marker
         self._dirty = self._val_dirty = True
         self.last_step = 0
         self._x_max = self._loss_max = None
@@ -138,14 +156,28 @@ class LivePlots(QWidget):
             self.val_points[key][1].append(value)
         self._dirty = self._val_dirty = True
 
+    def _visible_steps(self) -> float:
+        return max(self.last_step, 10) * 1.05 if self.whole_run.isChecked() else ROLLING_STEPS
+
+    def _label_row(self, step: int) -> int:
+        """The first label row no marker near `step` uses (the oldest row when all are)."""
+        near = self._visible_steps() * MARKER_SPACING
+        used = {row for at, row in self._label_rows if step - at < near}
+        free = [row for row in range(len(LABEL_ROWS)) if row not in used]
+        return free[0] if free else self._label_rows[-len(LABEL_ROWS)][1]
+
     def mark(self, applied: ConfigApplied) -> None:
-        """A labelled vertical line at the step where a knob change took effect."""
-        label = ", ".join(applied.changed)
+        """A vertical line at the step where a knob change took effect, labelled in words
+        ("prefetch off") on a row of its own among nearby markers."""
+        label = changes_text(applied.config, applied.changed)
+        row = self._label_row(applied.step)
+        self._label_rows = [*self._label_rows[-3 * len(LABEL_ROWS):], (applied.step, row)]
         for plot in (self.loss_plot, self.accuracy_plot, self.idle_plot):
             line = pg.InfiniteLine(pos=applied.step, angle=90, movable=False,
                                    pen=pg.mkPen((90, 90, 90), style=pg.QtCore.Qt.PenStyle.DashLine),
                                    label=label if plot is self.idle_plot else None,
-                                   labelOpts={"position": 0.92, "color": (60, 60, 60)})
+                                   labelOpts={"position": LABEL_ROWS[row], "color": (60, 60, 60),
+                                              "fill": (255, 255, 255, 190)})
             plot.addItem(line)
             self._markers.append((plot, line))
         while len(self._markers) > 3 * MAX_MARKERS:
@@ -170,13 +202,22 @@ class LivePlots(QWidget):
         self.idle_figures.setText(figures_text(self.latest))
         self._dirty = False
 
+    def _view_changed(self) -> None:
+        self._x_max = None
+        self._dirty = True
+        self.refresh()
+
     def _update_ranges(self) -> None:
-        x_max = nice_ceiling(max(self.last_step, 10) * 1.05)
+        if self.whole_run.isChecked():
+            x_min, x_max = 0, nice_ceiling(max(self.last_step, 10) * 1.05)
+        else:  # moves in steps of 50: few axis repaints
+            x_max = max(ROLLING_STEPS, -(-(self.last_step + 1) // 50) * 50)
+            x_min = x_max - ROLLING_STEPS
         if x_max != self._x_max:
             self._x_max = x_max
             for plot in (self.loss_plot, self.accuracy_plot, self.idle_plot):
-                plot.setXRange(0, x_max, padding=0)
-        losses = self.series["loss"].y
+                plot.setXRange(x_min, x_max, padding=0)
+        losses = self.series["loss"].y[self.series["loss"].x >= x_min]  # the visible ones
         finite = losses[np.isfinite(losses)]
         y_max = nice_ceiling(float(finite.max()) * 1.05) if finite.size else 1.0
         if y_max != self._loss_max:
