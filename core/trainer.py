@@ -138,6 +138,7 @@ class Trainer:
         self._prev_done = 0.0  # end of the last step, or of the last work between steps
         self._between_s = 0.0  # time in no step since the last step, for the next step's event
         self._prebuilt = None  # (config, epoch, thread, [segment]) of the next epoch, see _prebuild
+        self._validation: list | None = None  # the validation batches, see evaluate
         self.calls = 0
         """Step-loop calls made: `global_step / calls` is the mean steps per call."""
         self.recent_calls: deque[tuple[int, int]] = deque(maxlen=256)
@@ -520,12 +521,16 @@ class Trainer:
         self.channel.put(summary)
 
     def evaluate(self) -> tuple[float, float]:
-        """Loss and accuracy on the validation shards."""
+        """Loss and accuracy on the validation shards (read and decoded once per run, then
+        kept in memory: rebuilding the dataset each epoch doubled the time between epochs)."""
+        if self._validation is None:
+            self._validation = [(batch["image"], batch["label"])
+                                for batch in validation_dataset(self.shards)]
         loss_sum = hits = count = 0.0
-        for batch in validation_dataset(self.shards):
+        for image, label in self._validation:
             if self._stop_requested.is_set():
                 raise _Stop
-            loss, correct = self.loop.evaluate_batch(batch["image"], batch["label"])
+            loss, correct = self.loop.evaluate_batch(image, label)
             loss_sum, hits = loss_sum + float(loss), hits + float(correct)
-            count += int(batch["label"].shape[0])
+            count += int(label.shape[0])
         return loss_sum / max(count, 1), hits / max(count, 1)
