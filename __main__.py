@@ -26,7 +26,7 @@ def _add_bench(subparsers) -> None:
                        help=f"comma-separated, from {', '.join(PRESET_NAMES)} (all)")
     bench.add_argument("--batch-size", type=int, default=32)
     bench.add_argument("--warmup", type=int, default=None,
-                       help="unmeasured steps first (default: one epoch)")
+                       help="unmeasured steps first (default: one epoch and 10 steps)")
     bench.add_argument("--events", choices=("on", "off", "both"), default="on",
                        help="stage stamps and step events: on, off, or both to measure their cost")
     bench.add_argument("--json", action="store_true", help="print only a JSON array")

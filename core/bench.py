@@ -24,6 +24,11 @@ if TYPE_CHECKING:
 
 log = logging.getLogger(__name__)
 
+WARMUP_PAST_EPOCH = 10
+"""Bench's default warm-up is one epoch (so `cache` is measured reading a complete cache) and
+this many steps more: the window then starts mid-epoch for every config, as the sweep's do,
+instead of on the one-time start of the first cached epoch. It still crosses epoch starts."""
+
 
 def run_config(shards: ShardSet, name: str, config: PipelineConfig, steps: int, warmup: int,
                seed: int = 0, events: bool = True, loop: StepLoop | None = None,
@@ -92,8 +97,9 @@ def run_bench(data: str | None, steps: int, latency_ms: float | None, balance: b
               configs: list[str], as_json: bool, batch_size: int = 32, warmup: int | None = None,
               events: str = "on", cache_dir: Path | None = None, out=None,
               runs_dir: Path | None = None, trace: Path | None = None) -> list[BenchResult]:
-    """The `pipeviz bench` command. Warm-up defaults to one epoch, so `cache` runs from a
-    complete cache and every config is measured past its tracing and first shuffle fill.
+    """The `pipeviz bench` command. Warm-up defaults to one epoch and WARMUP_PAST_EPOCH
+    steps, so `cache` runs from a complete cache and every config is measured past its
+    tracing and first shuffle fill.
     `runs_dir`: each config's TensorBoard scalars in <runs_dir>/<config>; `trace`: the
     measured batches' stage spans as a Chrome trace. `out` defaults to the current
     `sys.stdout` (looked up per call, so a redirected or captured stdout gets the table)."""
@@ -107,7 +113,9 @@ def run_bench(data: str | None, steps: int, latency_ms: float | None, balance: b
         latency_ms = round(measure_step_ms(shards, batch_size, loop=loop), 2)
         log.info("balanced storage latency: %.2f ms per batch (the measured train step)", latency_ms)
     base = PipelineConfig(batch_size=batch_size, storage_latency_ms=latency_ms or 0.0)
-    warmup = shards.train_count // batch_size if warmup is None else warmup
+    if warmup is None:  # past the cache's filling pass and the start of the next epoch
+        from .pipeline import steps_in
+        warmup = steps_in(shards.train_count, batch_size) + WARMUP_PAST_EPOCH
     results, traced = [], []
     modes = {"on": [True], "off": [False], "both": [True, False]}[events]
     for name in configs:
