@@ -12,7 +12,7 @@ from typing import Any, Sequence
 
 from .config import AUTOTUNE, PipelineConfig
 from .events import StepEvent
-from .stepstats import HIGHLY_INPUT_BOUND, StepStats
+from .stepstats import HIGHLY_INPUT_BOUND, WINDOW_STEPS, StepStats
 
 INPUT, HOST, COMPUTE = "input", "host", "compute"
 BOUND_SHARE = HIGHLY_INPUT_BOUND
@@ -61,7 +61,14 @@ class StepProfile:
         return self.stats.images_per_s
 
     def share(self, part_ms: float) -> float:
+        """`part_ms` as a share of the whole step, between steps included."""
         return part_ms / self.wall_ms if self.wall_ms > 0 else 0.0
+
+    def step_share(self, part_ms: float) -> float:
+        """`part_ms` as a share of the time in steps (between left out): what bounds a step,
+        judged as TensorBoard judges it."""
+        in_steps = self.wall_ms - self.between_ms
+        return part_ms / in_steps if in_steps > 0 else 0.0
 
     def parts(self) -> str:
         return f"{self.stats.breakdown()} ms (mean of the last {self.steps} steps)"
@@ -81,7 +88,7 @@ def profile(steps: Sequence[StepEvent]) -> StepProfile | None:
 class Advice:
     bound: str
     share: float
-    """The bound's share of the window's wall time."""
+    """The bound's share of the time in steps (between steps left out)."""
     headline: str
     reason: str
     current: StepProfile
@@ -102,12 +109,13 @@ class Advice:
 
 
 def classify(p: StepProfile) -> tuple[str, float]:
-    wait, host = p.share(p.wait_ms), p.share(p.host_ms)
+    """The bound and its share of the time in steps."""
+    wait, host = p.step_share(p.wait_ms), p.step_share(p.host_ms)
     if wait >= max(host, BOUND_SHARE):
         return INPUT, wait
     if host >= BOUND_SHARE:
         return HOST, host
-    return COMPUTE, p.share(p.compute_ms)
+    return COMPUTE, p.step_share(p.compute_ms)
 
 
 def advise(steps: Sequence[StepEvent], config: PipelineConfig) -> Advice | None:
@@ -117,23 +125,24 @@ def advise(steps: Sequence[StepEvent], config: PipelineConfig) -> Advice | None:
         return None
     bound, share = classify(p)
     verdict = p.stats.verdict
-    parts = f"{p.parts()}; {verdict} on TensorBoard's scale ({p.stats.input_wait_fraction:.0%} wait)"
+    parts = (f"{p.parts()}; {verdict} on TensorBoard's scale ({p.stats.step_wait_fraction:.0%} "
+             "of the time in steps waits)")
     if p.share(p.between_ms) >= 0.05:
         parts += (f". {p.share(p.between_ms):.0%} of the time was between steps (an epoch's end "
                   "and validation, a pipeline rebuild): no step waited for it")
     if bound == HOST:
-        return Advice(HOST, share, f"Host-bound: {share:.0%} of the time is Python/host overhead",
+        return Advice(HOST, share, f"Host-bound: {share:.0%} of each step is Python/host overhead",
                       f"{parts}. No pipeline knob removes it: run more steps per call "
                       "(steps_per_execution) or a larger batch.", p)
     if bound == COMPUTE:
-        return Advice(COMPUTE, share, f"Compute-bound: the model computes {share:.0%} of the time",
+        return Advice(COMPUTE, share, f"Compute-bound: the model computes {share:.0%} of each step",
                       f"{parts}. The input pipeline keeps up; only a faster accelerator, a "
                       "smaller model or a larger batch per step would go faster.", p)
     return _input_advice(p, share, parts, config)
 
 
 def _input_advice(p: StepProfile, share: float, parts: str, config: PipelineConfig) -> Advice:
-    headline = f"Input-bound: {share:.0%} of the time waits for data ({p.stats.verdict})"
+    headline = f"Input-bound: {share:.0%} of each step waits for data ({p.stats.verdict})"
     busy_ms = p.compute_ms + p.host_ms
     between = p.between_ms  # no pipeline knob changes the time between steps
     if config.prefetch == 0:
@@ -174,7 +183,7 @@ class Trial:
 
     advice: Advice
     first_step: int
-    needed: int = 100
+    needed: int = WINDOW_STEPS
     settle: int = 8
     measured: StepProfile | None = None
     _steps: list[StepEvent] = field(default_factory=list)

@@ -37,7 +37,8 @@ def run_config(shards: ShardSet, name: str, config: PipelineConfig, steps: int, 
     """Measure one config (see core.measure.measure); its result and measured step events."""
     measured = measure(shards, name, config, steps, warmup, loop, seed=seed, events=events,
                        summary_dir=summary_dir, trainer=trainer)
-    assert measured is not None  # nothing stops a bench run
+    if measured is None:  # nothing stops a bench run but the trainer itself
+        raise RuntimeError(f"config {name!r} stopped before its last step")
     return measured.result, measured.steps
 
 

@@ -50,15 +50,6 @@ class StepEvent:
     pipeline rebuild, tracing), pauses left out; part of `wall_s` (see core/stepstats.py)."""
 
     @property
-    def idle_fraction(self) -> float:
-        """Share of the step the accelerator was not computing: 1 - compute / wall."""
-        return 1.0 - self.compute_s / self.wall_s if self.wall_s > 0 else 0.0
-
-    @property
-    def images_per_s(self) -> float:
-        return self.batch_size / self.wall_s if self.wall_s > 0 else 0.0
-
-    @property
     def read_start(self) -> float:
         """Start of the batch's read: `t_started` when recorded, else `t_loaded`."""
         return self.t_started if 0 < self.t_started <= self.t_loaded else self.t_loaded
@@ -83,6 +74,8 @@ class EpochSummary:
     images_per_s: float
     input_wait_fraction: float = 0.0
     between_s: float = 0.0
+    verdict: str = ""
+    """TensorBoard's input-bound verdict for the epoch's steps (core/stepstats.py)."""
 
 
 @dataclass(frozen=True, slots=True)

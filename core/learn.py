@@ -9,7 +9,7 @@ from dataclasses import dataclass
 from typing import Sequence
 
 from .events import ConfigApplied, EpochSummary, StepEvent
-from .stepstats import WINDOW_STEPS, StepStats, input_verdict
+from .stepstats import WINDOW_STEPS, StepStats
 
 INSIGHT = (
     "A training step needs a batch. Without prefetching, the pipeline only starts loading the "
@@ -138,7 +138,7 @@ def observe(summary: EpochSummary, previous: EpochSummary | None,
         if gain < -0.2 and summary.train_accuracy > previous.train_accuracy:
             trend += " while train acc rose: overfitting?"
         parts.append(trend)
-    parts.append(f"idle {summary.idle_fraction:.0%}, {input_verdict(summary.input_wait_fraction)}")
+    parts.append(f"idle {summary.idle_fraction:.0%}, {summary.verdict}")
     if changed:
         parts.append("changed " + ", ".join(sorted(set(changed))).replace("_", " "))
     return "; ".join(parts)

@@ -34,8 +34,8 @@ class BenchResult:
     images: int
     batch_size: int
     wall_s: float
-    """Wall time of the measured window: from the end of the last warm-up step to the end
-    of the last measured step (pauses aside, which a measurement never has)."""
+    """Wall time of the measured window: from the end of the last warm-up step (or, with no
+    warm-up, the end of the run's start-up) to the end of the last measured step."""
     first_step: int
     last_step: int
     """Global step numbers of the window, as written to TensorBoard."""

@@ -164,6 +164,10 @@ def _batches(records: tf.data.Dataset, config: PipelineConfig, seed: int, instru
     return batches.with_options(pipeline_options(config))
 
 
+class StaleCache(Exception):
+    """A pipeline built ahead would have replaced the cache of the knobs in use."""
+
+
 class TrainPipeline:
     """Builds each epoch's training dataset, and keeps the in-memory cache between them.
 
@@ -186,9 +190,14 @@ class TrainPipeline:
         """The knobs upstream of the cache: changing any of them makes a new, empty cache."""
         return (config.parallel_reads, config.storage_latency_ms, config.latency_per, config.batch_size)
 
-    def _cache_source(self, config: PipelineConfig) -> tf.data.Dataset:
+    def _cache_source(self, config: PipelineConfig, create: bool = True) -> tf.data.Dataset:
+        """The cached records for `config`'s upstream knobs; a new, empty cache when they
+        changed (or, with `create=False`, StaleCache: a pipeline built ahead for knobs that
+        are no longer current must not replace the cache the running epoch fills)."""
         key = self._cache_key_of(config)
         if self._cached is None or key != self._cache_key:
+            if not create:
+                raise StaleCache(f"the cache now holds other knobs than {config.describe()}")
             self._cached = _read_shards(list(self.shards.train_files), config, None).cache()
             self._cache_key, self.cache_complete = key, False
         return self._cached
@@ -201,15 +210,17 @@ class TrainPipeline:
         return config.cache and (not resuming or self.cache_ready_for(config))
 
     def dataset(self, config: PipelineConfig, epoch: int, remaining: np.ndarray | None = None,
-                rebuild: int = 0, instrument: bool = True) -> tuple[tf.data.Dataset, tf.Variable]:
+                rebuild: int = 0, instrument: bool = True,
+                ahead: bool = False) -> tuple[tf.data.Dataset, tf.Variable]:
         """The batches of `epoch` that are still to train (`remaining`: bool per example id,
         None for a fresh epoch), and a counter of batches that entered the prefetch buffer.
-        `rebuild` varies the shuffle after a reconfiguration."""
+        `rebuild` varies the shuffle after a reconfiguration; `ahead`: built ahead of its
+        epoch on another thread (it never replaces the cache, see `_cache_source`)."""
         seed = self.seed * 1_000_003 + epoch * 1009 + rebuild
         keep = None if remaining is None else tf.constant(remaining, tf.bool)
         if self.uses_cache(config, resuming=remaining is not None):
             with self._lock:
-                records = self._cache_source(config)
+                records = self._cache_source(config, create=not ahead)
             if keep is not None:
                 records = records.filter(lambda record: tf.gather(keep, record_ids(record)))
         else:

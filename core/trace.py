@@ -8,11 +8,38 @@ from __future__ import annotations
 import json
 import os
 import tempfile
+import threading
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Sequence
 
 from .events import StepEvent
 from .timeline import SPANS, span_of
+
+
+@dataclass(frozen=True, slots=True)
+class TraceWritten:
+    """An export ended: `path` written with `steps` steps, or `error` says why not."""
+
+    path: str
+    steps: int
+    error: str = ""
+
+
+def export_in_background(path: str | Path, label: str, steps: Sequence[StepEvent],
+                         channel) -> threading.Thread:
+    """Write the trace on a thread of its own (serializing 10,000 steps takes about a
+    second) and report a TraceWritten on `channel`, as every worker reports."""
+    def write() -> None:
+        try:
+            write_trace(path, [(label, steps)])
+        except Exception as exc:  # OSError, or anything else: say so, never die silently
+            channel.put(TraceWritten(str(path), 0, str(exc)))
+            return
+        channel.put(TraceWritten(str(path), len(steps)))
+    thread = threading.Thread(target=write, name="pipeviz-export-trace", daemon=True)
+    thread.start()
+    return thread
 
 
 def trace_events(runs: Sequence[tuple[str, Sequence[StepEvent]]]) -> list[dict]:

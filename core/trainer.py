@@ -35,7 +35,8 @@ from .tfsetup import configure_tensorflow
 tf = configure_tensorflow()
 import keras  # noqa: E402  (after the thread set-up)
 
-from .pipeline import TrainPipeline, retire_iterator, steps_in, validation_dataset  # noqa: E402
+from .pipeline import (StaleCache, TrainPipeline, retire_iterator, steps_in,  # noqa: E402
+                       validation_dataset)
 from .steploop import STEP_FIELDS, StepLoop  # noqa: E402
 from .tboard import ScalarLog  # noqa: E402
 
@@ -226,11 +227,11 @@ class Trainer:
     # ----- the worker ----------------------------------------------------------------
     def _run(self) -> None:
         state, detail = FINISHED, ""
+        self._prev_done = time.time()  # start-up counts from here (see startup_s)
         try:
             if self.config.summary_dir:
                 self._scalars = ScalarLog(self.config.summary_dir, self.config.summary_every)
             self._set_state(RUNNING)
-            self._prev_done = time.time()
             epoch = 0
             while epoch < self.target_epochs:
                 self.epoch = epoch
@@ -271,10 +272,10 @@ class Trainer:
         return self._build_segment(config, epoch, untrained if resuming else None, rebuild)
 
     def _build_segment(self, config: PipelineConfig, epoch: int, remaining: np.ndarray | None,
-                       rebuild: int) -> _Segment:
+                       rebuild: int, ahead: bool = False) -> _Segment:
         """A pipeline over the examples still `remaining` this epoch (None: all of them)."""
         dataset, enqueued = self._pipeline.dataset(config, epoch, remaining, rebuild,
-                                                   self.config.record_events)
+                                                   self.config.record_events, ahead)
         count = self.shards.train_count if remaining is None else int(remaining.sum())
         resuming = remaining is not None
         return _Segment(config, iter(dataset), enqueued, steps_in(count, config.batch_size),
@@ -291,7 +292,9 @@ class Trainer:
 
         def build() -> None:
             try:
-                box.append(self._build_segment(config, epoch, None, 0))
+                box.append(self._build_segment(config, epoch, None, 0, ahead=True))
+            except StaleCache:  # the knobs changed meanwhile: the boundary builds it
+                pass
             except Exception as exc:  # the epoch boundary builds it again, and reports
                 log.warning("building the next epoch's pipeline ahead failed: %s", exc)
         thread = threading.Thread(target=build, name="pipeviz-prebuild", daemon=True)
@@ -335,6 +338,8 @@ class Trainer:
                     self._step_s = None  # the step time may change with the knobs
                     segment.retire()
                     segment = self._new_segment(new_config, epoch, rebuild)
+                    self._take_prebuilt(None, -1)  # built for the old knobs
+                    self._prebuild(new_config, epoch + 1)
                     account.add_between(self._book_between())
                     self.channel.put(ConfigApplied(self.global_step + 1, time.time(), new_config, changed))
                     continue
@@ -514,7 +519,8 @@ class Trainer:
             train_loss=quality[0] / max(stats.images, 1), train_accuracy=quality[1] / max(stats.images, 1),
             val_loss=val_loss, val_accuracy=val_accuracy, seconds=stats.wall_s,
             idle_fraction=stats.idle_fraction, images_per_s=stats.images_per_s,
-            input_wait_fraction=stats.input_wait_fraction, between_s=stats.between_s)
+            input_wait_fraction=stats.input_wait_fraction, between_s=stats.between_s,
+            verdict=stats.verdict)
         self.history.append(summary)
         if self._scalars is not None:
             self._scalars.add_epoch(summary)

@@ -22,7 +22,7 @@ ROLLING_STEPS = 500
 fills the width instead of shrinking into the right edge of a long run."""
 LABEL_ROWS = (0.93, 0.80, 0.67, 0.54)
 """Heights (fractions of the idle plot) of the change markers' labels: a marker near an
-earlier one takes the next free row, so labels never overlap."""
+earlier one takes the next free row, so up to four nearby changes stay readable."""
 MARKER_SPACING = 0.22
 """...near = closer than this share of the visible steps."""
 
@@ -168,7 +168,7 @@ class LivePlots(QWidget):
 
     def mark(self, applied: ConfigApplied) -> None:
         """A vertical line at the step where a knob change took effect, labelled in words
-        ("prefetch off") on a row of its own among nearby markers."""
+        ("prefetch off") on a row of its own among the markers near it when it was made."""
         label = changes_text(applied.config, applied.changed)
         row = self._label_row(applied.step)
         self._label_rows = [*self._label_rows[-3 * len(LABEL_ROWS):], (applied.step, row)]
@@ -176,8 +176,7 @@ class LivePlots(QWidget):
             line = pg.InfiniteLine(pos=applied.step, angle=90, movable=False,
                                    pen=pg.mkPen((90, 90, 90), style=pg.QtCore.Qt.PenStyle.DashLine),
                                    label=label if plot is self.idle_plot else None,
-                                   labelOpts={"position": LABEL_ROWS[row], "color": (60, 60, 60),
-                                              "fill": (255, 255, 255, 190)})
+                                   labelOpts={"position": LABEL_ROWS[row], "color": (60, 60, 60)})
             plot.addItem(line)
             self._markers.append((plot, line))
         while len(self._markers) > 3 * MAX_MARKERS:

@@ -7,7 +7,7 @@ import time
 from collections import deque
 
 import numpy as np
-from PySide6.QtCore import QSettings, Qt, QTimer, Signal
+from PySide6.QtCore import QSettings, Qt, QTimer
 from PySide6.QtGui import QAction, QImage, QKeySequence, QPixmap, QShortcut
 from PySide6.QtWidgets import (QApplication, QFileDialog, QHBoxLayout, QLabel, QMainWindow,
                                QMessageBox, QProgressBar, QPushButton, QSplitter, QTableWidget,
@@ -22,6 +22,7 @@ from pipeviz.core.learn import KnobEvidence, evidence, observe
 from pipeviz.core.session import READY, Session
 from pipeviz.core.stepstats import WINDOW_STEPS
 from pipeviz.core.timeline import Timeline
+from pipeviz.core.trace import TraceWritten
 
 from .activations import ActivationsView, PredictionBars
 from .advisor import AdvisorPanel
@@ -59,7 +60,6 @@ PLOT_TABS = ("Live plots", "Step timeline", "Experiment")
 
 
 class MainWindow(QMainWindow):
-    trace_exported = Signal(str, bool)  # message, failed: from the export thread, queued
     def __init__(self, session: Session, settings: QSettings | None = None,
                  defer_plots: bool = False):
         """`defer_plots`: leave the pyqtgraph panels (and the event bridge) to a later
@@ -257,7 +257,6 @@ class MainWindow(QMainWindow):
         self.bridge.tick.connect(self._redraw)
         self.bridge.other.connect(self._on_other)
         self.advisor.apply_clicked.connect(self.apply_advice)
-        self.trace_exported.connect(self._on_trace_exported)
         self.canvas.changed.connect(self._mark_digit_dirty)
         # While drawing, predictions follow at the frame rate; when the pen lifts, at once.
         self.canvas.stroke_finished.connect(self.update_prediction)
@@ -420,32 +419,23 @@ class MainWindow(QMainWindow):
             self.export_trace_to(path)
 
     def export_trace_to(self, path: str) -> threading.Thread | None:
-        """Write the latest steps' stage spans as a Chrome trace (Perfetto opens it), in a
-        thread: a large trace takes a second to serialize. Reports on the status bar."""
+        """Write the latest steps' stage spans as a Chrome trace (Perfetto opens it) on a
+        thread; a TraceWritten event on the session's channel reports it."""
+        from pipeviz.core.trace import export_in_background
+
         steps = list(self.trace_steps)
         if not steps:
             self.show_error("Nothing to export yet: train a few steps first.")
             return None
-        label = f"pipeviz: {self.session.pipeline_config.describe()}"
+        label = f"pipeviz: steps {steps[0].step}-{steps[-1].step}"
+        return export_in_background(path, label, steps, self.session.channel)
 
-        def write() -> None:
-            from pipeviz.core.trace import write_trace
-            try:
-                write_trace(path, [(label, steps)])
-            except OSError as exc:
-                self.trace_exported.emit(f"Could not write the trace to {path}: {exc}", True)
-                return
-            self.trace_exported.emit(f"Exported {len(steps):,} steps to {path}: open it in "
-                                     "ui.perfetto.dev or chrome://tracing", False)
-        thread = threading.Thread(target=write, name="pipeviz-export-trace", daemon=True)
-        thread.start()
-        return thread
-
-    def _on_trace_exported(self, message: str, failed: bool) -> None:
-        if failed:
-            self.show_error(message)
+    def _on_trace_written(self, event) -> None:
+        if event.error:
+            self.show_error(f"Could not write the trace to {event.path}: {event.error}")
         else:
-            self.statusBar().showMessage(message, 10000)
+            self.statusBar().showMessage(f"Exported {event.steps:,} steps to {event.path}: open it "
+                                         "in ui.perfetto.dev or chrome://tracing", 10000)
 
     def load_model(self) -> None:
         path, _ = QFileDialog.getOpenFileName(self, "Load a model", "", "Keras models (*.keras)")
@@ -550,6 +540,8 @@ class MainWindow(QMainWindow):
         elif isinstance(event, SweepFinished):
             self.experiment.on_finished(event)
             self._set_training_buttons(self.session.ready, self.session.training)
+        elif isinstance(event, TraceWritten):
+            self._on_trace_written(event)
         elif isinstance(event, ProfileCaptured):
             if event.error:
                 self.show_error(f"Profile capture failed: {event.error}")

@@ -15,7 +15,7 @@ RNG = np.random.default_rng(3)
 
 
 def steps(first: int, count: int, wait_ms: float) -> list[StepEvent]:
-    """Steps with varied parts, one in 40 carrying a long pause between steps."""
+    """Steps with varied parts, one in 40 carrying 0.4 s of time between steps (an epoch's end)."""
     out = []
     for n in range(first, first + count):
         wait = RNG.uniform(0, 2 * wait_ms) / 1e3

@@ -14,9 +14,11 @@ def step(n, wall=0.004, compute=0.003, wait=0.0005):
 
 
 def test_step_derived_figures():
-    event = step(1, wall=0.004, compute=0.003)
-    assert abs(event.idle_fraction - 0.25) < 1e-9
-    assert abs(event.images_per_s - 8000) < 1e-6
+    """One step's figures come from the one set of statistics (core/stepstats.py)."""
+    from pipeviz.core.stepstats import StepStats
+    stats = StepStats.of([step(1, wall=0.004, compute=0.003)])
+    assert abs(stats.idle_fraction - 0.25) < 1e-9
+    assert abs(stats.images_per_s - 8000) < 1e-6
 
 
 def test_lossy_lane_is_bounded_and_counts_drops():

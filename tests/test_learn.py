@@ -2,6 +2,7 @@
 from pipeviz.core.config import PipelineConfig
 from pipeviz.core.events import ConfigApplied, EpochSummary
 from pipeviz.core.learn import QUESTIONS, KnobEvidence, evidence, observe
+from pipeviz.core.stepstats import input_verdict
 
 from test_advisor import step
 
@@ -33,7 +34,7 @@ def test_evidence_measures_the_idle_drop_when_prefetch_went_on():
 def summary(epoch, loss, val_acc, idle, train_acc=0.9, wait=0.0):
     return EpochSummary(epoch=epoch, steps=10, train_loss=loss, train_accuracy=train_acc,
                         val_loss=loss, val_accuracy=val_acc, seconds=1.0, idle_fraction=idle,
-                        images_per_s=100.0, input_wait_fraction=wait)
+                        images_per_s=100.0, input_wait_fraction=wait, verdict=input_verdict(wait))
 
 
 def test_observations_come_from_the_measurements():

@@ -250,22 +250,23 @@ def test_a_reset_loop_trains_like_a_fresh_model_without_tracing_again(small_shar
 def test_a_stall_between_epochs_is_booked_between_steps_and_a_pause_is_left_out(
         small_shards, step_loop, monkeypatch):
     """A real run with 0.6 s injected after epoch 1 (in the validation pass) and a 0.8 s
-    user pause in epoch 2: the stall is `between` time on epoch 2's first step and in the
-    epoch's seconds; the pause is in no figure; the steps' walls tile the clock otherwise."""
+    user pause at the start of epoch 2: the stall is `between` time on epoch 2's first step
+    and in the epoch's seconds; the pause is in no figure; the steps' walls tile the clock
+    otherwise."""
     from pipeviz.core.trainer import Trainer
     evaluate = Trainer.evaluate
 
     def slow_evaluate(self):
         time.sleep(0.6)
+        if self.epoch == 0:
+            self.pause()  # obeyed before epoch 2's first step
         return evaluate(self)
     monkeypatch.setattr(Trainer, "evaluate", slow_evaluate)
     trainer, channel = make_trainer(small_shards, loop=step_loop, epochs=2)
     per_epoch = -(-1200 // 32)
     started = time.time()
     trainer.start()
-    assert wait_until(lambda: trainer.global_step >= per_epoch + 5, 60)
-    trainer.pause()
-    assert wait_until(lambda: trainer.state == "paused", 10)
+    assert wait_until(lambda: trainer.state == "paused", 60)
     time.sleep(0.8)
     trainer.resume()
     assert trainer.join(60) and trainer.state == "finished"

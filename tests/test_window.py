@@ -246,9 +246,11 @@ def test_export_trace_and_the_figures_beside_the_idle_plot(window, qtbot, tmp_pa
     window.controls.start_button.click()
     qtbot.waitUntil(lambda: window.plots.last_step >= 30, timeout=60_000)
     window.stop_training()
+    trainer = window.session.trainer
     qtbot.waitUntil(lambda: not window.session.training, timeout=10_000)
-    qtbot.wait(200)  # the last steps reach the window
+    qtbot.waitUntil(lambda: window.plots.last_step == trainer.global_step, timeout=5_000)
     steps = list(window.trace_steps)
+    assert steps[-1].step == trainer.global_step
     thread = window.export_trace_to(str(tmp_path / "trace.json"))
     thread.join(30)
     qtbot.waitUntil(lambda: "Exported" in window.statusBar().currentMessage(), timeout=5_000)
