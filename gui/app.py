@@ -27,13 +27,13 @@ def run_app(args: argparse.Namespace) -> int:
 
     from pipeviz.core.session import Session
 
-    from .settings import load_pipeline_config
+    from .settings import load_bool, load_pipeline_config, load_string
     from .window import MainWindow
 
     settings = QSettings()
-    data = args.data or settings.value("data_path") or None
+    data = args.data or load_string(settings, "data_path")
     session = Session(data, pipeline_config=load_pipeline_config(settings),
-                      write_scalars=settings.value("write_scalars", True, type=bool))
+                      write_scalars=load_bool(settings, "write_scalars", True))
     window = MainWindow(session, settings, defer_plots=True)
     window.show()
     splash.finish(window)
