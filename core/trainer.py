@@ -35,7 +35,7 @@ import keras  # noqa: E402  (after the thread set-up)
 
 from .pipeline import TrainPipeline, steps_in, validation_dataset  # noqa: E402
 from .steploop import STEP_FIELDS, StepLoop  # noqa: E402
-from .tboard import ScalarLog  # noqa: E402
+from .tboard import ScalarLog, discard_failed_profile  # noqa: E402
 
 log = logging.getLogger(__name__)
 
@@ -132,6 +132,7 @@ class Trainer:
         self._scalars: ScalarLog | None = None
         self._profile: tuple[str, int] | None = None  # (logdir, steps to take) while capturing
         self._profiled_steps = 0
+        self._profile_started = 0.0
 
     @property
     def traces(self) -> int:
@@ -318,6 +319,7 @@ class Trainer:
             return
         self._profile = (logdir, steps)
         self._profiled_steps = 0
+        self._profile_started = time.time()
 
     def _count_profiled(self, steps: int) -> None:
         if self._profile is not None:
@@ -333,7 +335,12 @@ class Trainer:
         try:
             tf.profiler.experimental.stop()
         except Exception as exc:
+            discard_failed_profile(logdir, self._profile_started, failed=True)
             self.channel.put(ProfileCaptured(logdir, self._profiled_steps, f"the profiler failed: {exc}"))
+            return
+        if discard_failed_profile(logdir, self._profile_started):  # e.g. a full disk
+            self.channel.put(ProfileCaptured(logdir, self._profiled_steps,
+                                             f"the capture could not be written to {logdir}"))
             return
         self.channel.put(ProfileCaptured(logdir, self._profiled_steps))
 
