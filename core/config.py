@@ -126,6 +126,16 @@ def _check_real(name: str, value: Any) -> None:
                 name, value, "use a finite number")
 
 
+def check_batch_fits(batch_size: int, train_examples: int) -> None:
+    """ConfigError unless the training data fills at least one batch: an epoch of no steps
+    would spin through its epochs without training (and without obeying Stop)."""
+    if train_examples < 1:
+        raise ConfigError("the data holds no training examples: load a data set with images in it.")
+    _check(batch_size <= train_examples, "batch_size", batch_size,
+           f"the data has only {train_examples} training examples, fewer than one batch; "
+           f"use a batch size up to {train_examples} or more data")
+
+
 def preset(name: str, base: PipelineConfig | None = None) -> PipelineConfig:
     """The named configurations the bench and the experiment sweep compare.
 

@@ -24,9 +24,10 @@ from typing import Any
 
 import numpy as np
 
-from .config import ConfigError, PipelineConfig, TrainerConfig
+from .config import ConfigError, PipelineConfig, TrainerConfig, check_batch_fits
 from .events import (ConfigApplied, EpochSummary, ErrorEvent, EventChannel, ProfileCaptured,
                      StateChanged, StepEvent)
+from .safeio import log_failure
 from .shards import ShardSet
 from .tfsetup import configure_tensorflow
 
@@ -110,6 +111,7 @@ class Trainer:
         self.schedule = self.loop.schedule
         self._pipeline = TrainPipeline(shards, self.config.seed)
         self._pipeline_config = pipeline_config or PipelineConfig()
+        check_batch_fits(self._pipeline_config.batch_size, shards.train_count)
         self._commands: queue.SimpleQueue = queue.SimpleQueue()
         self._wake = threading.Event()
         self._thread: threading.Thread | None = None
@@ -188,6 +190,7 @@ class Trainer:
         """Change pipeline knobs; they apply from the next step call. Returns the new config
         (validated here, so a bad value raises ConfigError in the caller's thread)."""
         new = (config or self._pipeline_config).replace(**changes)
+        check_batch_fits(new.batch_size, self.shards.train_count)
         self._send("reconfigure", new)
         return new
 
@@ -227,7 +230,7 @@ class Trainer:
         except _Stop:
             state = STOPPED
         except Exception as exc:  # report, never die silently in a thread
-            log.exception("training failed")
+            log_failure(log, "training failed", exc)
             self.channel.put(ErrorEvent(f"Training failed: {exc}"))
             state, detail = ERROR, str(exc)
         self._close_outputs()

@@ -281,7 +281,11 @@ class MainWindow(QMainWindow):
         if not self.session.ready or self.session.training:
             return
         self._clear_run_views()
-        self.session.start()
+        try:
+            self.session.start()
+        except (ConfigError, RuntimeError) as exc:  # e.g. a batch larger than the data
+            self.show_error(str(exc))
+            return
         self._set_training_buttons(ready=True, running=True)
 
     def _clear_run_views(self) -> None:
