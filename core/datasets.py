@@ -130,7 +130,8 @@ def load_folder(folder: Path) -> MnistData:
     return _make(next(iter(pairs.values())), None, source)
 
 
-def _check_arrays(path: Path, images: np.ndarray, labels: np.ndarray, name: str) -> None:
+def _check_shapes(path: Path, images: np.ndarray, labels: np.ndarray, name: str) -> None:
+    """Shapes and dtypes (no values are read: this also runs on an npz's headers alone)."""
     if images.ndim != 3 or images.shape[1:] != (IMAGE_SIDE, IMAGE_SIDE):
         raise DataError(path, f"x_{name} has shape {images.shape}; expected (N, 28, 28) pixels")
     if labels.ndim != 1 or len(labels) != len(images):
@@ -138,16 +139,19 @@ def _check_arrays(path: Path, images: np.ndarray, labels: np.ndarray, name: str)
                               "expected one label per image")
     if images.dtype != np.uint8:
         raise DataError(path, f"x_{name} has dtype {images.dtype}; expected uint8 pixels 0-255")
+    if labels.dtype.kind not in "iuf":
+        raise DataError(path, f"y_{name} has dtype {labels.dtype}; expected whole-number labels 0-9")
+
+
+def _check_arrays(path: Path, images: np.ndarray, labels: np.ndarray, name: str) -> None:
+    _check_shapes(path, images, labels, name)
     _check_labels(path, labels, name)
 
 
 def _check_labels(path: Path, labels: np.ndarray, name: str) -> None:
     """Whole numbers 0-9. Float labels are taken only when every one is a whole number
     (3.0): 2.5 or NaN would be truncated to a different class, so they are refused."""
-    kind = labels.dtype.kind
-    if kind not in "iuf":
-        raise DataError(path, f"y_{name} has dtype {labels.dtype}; expected whole-number labels 0-9")
-    if kind == "f" and labels.size:
+    if labels.dtype.kind == "f" and labels.size:
         bad = labels[~np.isfinite(labels) | (labels != np.round(labels))]
         if bad.size:
             raise DataError(path, f"y_{name} holds {bad.size} labels that are not whole numbers "
@@ -159,10 +163,10 @@ def _check_labels(path: Path, labels: np.ndarray, name: str) -> None:
 NPZ_KEYS = ("x_train", "y_train", "x_test", "y_test")
 
 
-def _npz_member(path: Path, archive: zipfile.ZipFile, key: str) -> np.ndarray:
-    """One array of the archive, read only after its header shows a plain array of a size
-    this machine can hold and the archive's entry is as long as that header says (a small
-    file that would expand to gigabytes is refused before it is read)."""
+def _npz_header(path: Path, archive: zipfile.ZipFile, key: str) -> np.ndarray:
+    """A stand-in with the shape and dtype of one array of the archive (no memory), after
+    checking that it is a plain array of a size this machine can hold and that the archive's
+    entry is as long as its header says."""
     info = archive.getinfo(key + ".npy")
     with archive.open(info) as member:
         version = np.lib.format.read_magic(member)
@@ -171,25 +175,37 @@ def _npz_member(path: Path, archive: zipfile.ZipFile, key: str) -> np.ndarray:
         else:
             shape, fortran, dtype = np.lib.format.read_array_header_2_0(member)
         header_len = member.tell()
-        if dtype.hasobject:
-            raise DataError(path, f"{key} holds Python objects; only plain numeric arrays are read")
-        nbytes = int(np.prod(shape, dtype=np.int64)) * dtype.itemsize
-        if nbytes > limits.memory_budget():
-            raise DataError(path, f"{key} has shape {shape} ({nbytes / 2**30:.1f} GiB), more than "
-                                  "this machine can hold; the file is damaged or not MNIST")
-        if info.file_size != header_len + nbytes:
-            raise DataError(path, f"{key} is {info.file_size} bytes but its header promises "
-                                  f"{header_len + nbytes}; the file is damaged")
-    with archive.open(info) as member:
-        return np.lib.format.read_array(member, allow_pickle=False)
+    if dtype.hasobject:
+        raise DataError(path, f"{key} holds Python objects; only plain numeric arrays are read")
+    nbytes = int(np.prod(shape, dtype=np.int64)) * dtype.itemsize
+    if nbytes > limits.memory_budget():
+        raise DataError(path, f"{key} has shape {shape} ({nbytes / 2**30:.1f} GiB), more than "
+                              "this machine can hold; the file is damaged or not MNIST")
+    if info.file_size != header_len + nbytes:
+        raise DataError(path, f"{key} is {info.file_size} bytes but its header promises "
+                              f"{header_len + nbytes}; the file is damaged")
+    return np.broadcast_to(np.zeros((), dtype), shape)
 
 
 def _read_npz(path: Path) -> dict[str, np.ndarray]:
-    """The arrays pipeviz uses (NPZ_KEYS) of a regular .npz file; others are not read."""
+    """The arrays pipeviz uses (NPZ_KEYS) of a regular .npz file (others are not read), read
+    only once every header agrees with MNIST's shapes: a small file that would expand to
+    gigabytes of the wrong thing is refused before it is expanded."""
     with open_data_file(path) as raw:
         with zipfile.ZipFile(raw) as archive:
             names = {n[:-4] for n in archive.namelist() if n.endswith(".npy")}
-            return {key: _npz_member(path, archive, key) for key in NPZ_KEYS if key in names}
+            headers = {key: _npz_header(path, archive, key) for key in NPZ_KEYS if key in names}
+            if not {"x_train", "y_train"} <= headers.keys():
+                raise DataError(path, "is missing keys x_train/y_train (has: "
+                                      f"{', '.join(sorted(names)) or 'none'}); expected a Keras mnist.npz")
+            for split in ("train", "test"):
+                if {f"x_{split}", f"y_{split}"} <= headers.keys():
+                    _check_shapes(path, headers[f"x_{split}"], headers[f"y_{split}"], split)
+            arrays = {}
+            for key in headers:
+                with archive.open(key + ".npy") as member:
+                    arrays[key] = np.lib.format.read_array(member, allow_pickle=False)
+            return arrays
 
 
 def load_npz(path: Path, kind: str = "npz") -> MnistData:
@@ -198,9 +214,6 @@ def load_npz(path: Path, kind: str = "npz") -> MnistData:
         arrays = _read_npz(path)
     except (zipfile.BadZipFile, ValueError, OSError, EOFError, zlib.error) as exc:
         raise DataError(path, f"is not a readable .npz file ({exc})") from None
-    if not {"x_train", "y_train"} <= arrays.keys():
-        raise DataError(path, f"is missing keys x_train/y_train (has: {', '.join(sorted(arrays)) or 'none'}); "
-                              "expected a Keras mnist.npz")
     _check_arrays(path, arrays["x_train"], arrays["y_train"], "train")
     train = arrays["x_train"], arrays["y_train"].astype(np.uint8, copy=False)
     val = None
