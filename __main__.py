@@ -6,7 +6,9 @@ import gc
 import logging
 import math
 import os
+import signal
 import sys
+import threading
 from pathlib import Path
 
 from pipeviz.core.config import PRESET_NAMES
@@ -126,14 +128,28 @@ def _check_app_args(args: argparse.Namespace, parser: argparse.ArgumentParser) -
 
 def main(argv: list[str] | None = None) -> int:
     """Ctrl+C before the window takes over SIGINT (or during bench) ends quietly: one line,
-    exit code 130, no KeyboardInterrupt traceback."""
+    exit code 130, no traceback. A handler, not `except KeyboardInterrupt`: an interrupt
+    raised inside PySide6's or TensorFlow's import can abort the interpreter."""
+    previous = _quiet_interrupts()
     try:
         return _main(argv)
-    except KeyboardInterrupt:
-        print("pipeviz: interrupted", file=sys.stderr)
-        sys.stderr.flush()
-        sys.stdout.flush()
-        os._exit(130)  # not the interpreter's shutdown: TensorFlow may be half imported
+    finally:
+        if previous is not None:
+            signal.signal(signal.SIGINT, previous)
+
+
+def _interrupted(signum, frame) -> None:
+    sys.stderr.write("pipeviz: interrupted\n")
+    sys.stderr.flush()
+    sys.stdout.flush()
+    os._exit(130)  # nothing half-written: shards and models go through pid-stamped temporaries
+
+
+def _quiet_interrupts():
+    """Install `_interrupted` for SIGINT (main thread only); the handler it replaced."""
+    if threading.current_thread() is not threading.main_thread():
+        return None
+    return signal.signal(signal.SIGINT, _interrupted)
 
 
 def _main(argv: list[str] | None) -> int:
