@@ -122,6 +122,9 @@ def verbose_logging() -> bool:
     return logging.getLogger().isEnabledFor(logging.INFO)
 
 
-def log_failure(logger: logging.Logger, what: str, exc: BaseException) -> None:
-    """One line naming what failed and why; the traceback only with --verbose."""
-    logger.error("%s: %s", what, exc, exc_info=exc if verbose_logging() else None)
+def log_failure(logger: logging.Logger, what: str, exc: BaseException,
+                level: int = logging.ERROR) -> None:
+    """One line naming what failed and why; the traceback only with --verbose. A failure
+    that an ErrorEvent also reports is logged at INFO: the front end that shows it (the
+    window's dialog) logs it once as an error."""
+    logger.log(level, "%s: %s", what, exc, exc_info=exc if verbose_logging() else None)

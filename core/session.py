@@ -97,7 +97,7 @@ class Session:
         except Exception as exc:
             if cancel.is_set():
                 return
-            log_failure(log, "preparing the data failed", exc)
+            log_failure(log, "preparing the data failed", exc, logging.INFO)
             self.channel.put(ErrorEvent(str(exc)))
             self.channel.put(StateChanged("error", str(exc)))
 

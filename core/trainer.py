@@ -230,7 +230,7 @@ class Trainer:
         except _Stop:
             state = STOPPED
         except Exception as exc:  # report, never die silently in a thread
-            log_failure(log, "training failed", exc)
+            log_failure(log, "training failed", exc, logging.INFO)
             self.channel.put(ErrorEvent(f"Training failed: {exc}"))
             state, detail = ERROR, str(exc)
         self._close_outputs()
