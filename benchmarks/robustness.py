@@ -287,6 +287,41 @@ def _killed_writer(lab: Lab) -> tuple[bool, str]:
         f"; left behind: {len(left)} temporary folder(s)" if left else "; none left behind")
 
 
+SAVE_LOOP = """
+import sys
+from pipeviz.core.model import build_model, save_model
+model = build_model()
+for _ in range(int(sys.argv[2])):
+    save_model(model, sys.argv[1])
+"""
+
+
+@case("kill -9 while saving a .keras model, save again (core API)", 7,
+      "the killed save's temporary removed")
+def _killed_save(lab: Lab) -> tuple[bool, str]:
+    home = lab.home()
+    target = home / "models" / "m.keras"
+    target.parent.mkdir()
+    command = [sys.executable, "-c", SAVE_LOOP]
+    proc = subprocess.Popen([*command, str(target), "1000"], env=lab.env(home),
+                            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, cwd=lab.root)
+    deadline, temps = time.monotonic() + 120, []
+    while time.monotonic() < deadline and not temps and proc.poll() is None:
+        temps = [p for p in target.parent.glob(".m*.keras") if p.stat().st_size > 0]
+        time.sleep(0.005)
+    proc.kill()
+    proc.wait()
+    left_by_kill = list(target.parent.glob(".m*.keras"))
+    if not left_by_kill:
+        return False, "could not catch a save mid-way"
+    again = subprocess.run([*command, str(target), "1"], env=lab.env(home), capture_output=True,
+                           text=True, timeout=240)
+    left = list(target.parent.glob(".m*.keras"))
+    ok = again.returncode == 0 and not left and target.is_file()
+    return ok, (f"{len(left_by_kill)} temporary left by the kill; after the next save "
+                f"{len(left)} left" + ("" if again.returncode == 0 else f", save exit {again.returncode}"))
+
+
 @case("runs folder on a full disk (core API)", 4, "scalars turned off with a warning, all steps trained")
 def _full_disk(lab: Lab) -> tuple[bool, str]:
     if not can_mount():
@@ -311,20 +346,16 @@ def _full_disk(lab: Lab) -> tuple[bool, str]:
     return ok, f"{state.lower()}, {run.describe()}"
 
 
-@case("npz with 0 images (bench)", 5, "one-line error, exit 2, at once")
-def _empty(lab: Lab) -> tuple[bool, str]:
-    home = lab.home()
-    npz = write_npz(home / "empty.npz", 0)
-    run = lab.run(bench(str(npz)), lab.env(home), timeout=60)
-    return one_line(run), run.describe()
-
-
-@case("npz with 10 images, batch 32 (bench)", 5, "one-line error, exit 2, at once")
-def _tiny(lab: Lab) -> tuple[bool, str]:
-    home = lab.home()
-    npz = write_npz(home / "tiny.npz", 10)
-    run = lab.run(bench(str(npz)), lab.env(home), timeout=60)
-    return one_line(run), run.describe()
+for _name, _family, _count, _labels in (
+        ("npz with 0 images", 5, 0, None), ("npz with 10 images, batch 32", 5, 10, None),
+        ("npz with float labels (2.5)", 8, 100, np.array([2.5] * 100)),
+        ("npz with NaN labels", 8, 100, np.array([np.nan] + [1.0] * 99))):
+    def _npz_case(lab: Lab, count=_count, labels=_labels) -> tuple[bool, str]:
+        home = lab.home()
+        npz = write_npz(home / "data.npz", count, labels)
+        run = lab.run(bench(str(npz)), lab.env(home), timeout=60)
+        return one_line(run), run.describe()
+    case(f"{_name} (bench)", _family, "one-line error, exit 2, at once")(_npz_case)
 
 
 @case("gzip IDX of 1 MB expanding to 1 GB (bench)", 6, "one-line error, exit 2, peak < 600 MB")
@@ -372,16 +403,6 @@ def _blocked(lab: Lab) -> tuple[bool, str]:
     (home / "blocked").write_text("a file")
     run = lab.run(bench(lab.data), lab.env(home, PIPEVIZ_CACHE_DIR=str(home / "blocked" / "c")))
     return one_line(run), run.describe()
-
-
-for _name, _labels in (("float labels (2.5)", np.array([2.5] * 100)),
-                       ("NaN labels", np.array([np.nan] + [1.0] * 99))):
-    def _labels_case(lab: Lab, labels=_labels) -> tuple[bool, str]:
-        home = lab.home()
-        npz = write_npz(home / "labels.npz", 100, labels)
-        run = lab.run(bench(str(npz)), lab.env(home), timeout=120)
-        return one_line(run), run.describe()
-    case(f"npz with {_name} (bench)", 8, "one-line error, exit 2 (not truncated)")(_labels_case)
 
 
 @case("string labels in the Keras cache (bench, no --data)", 8, "that source skipped, exit 0")
