@@ -324,28 +324,47 @@ def _killed_save(lab: Lab) -> tuple[bool, str]:
                 f"{len(left)} left" + ("" if again.returncode == 0 else f", save exit {again.returncode}"))
 
 
-@case("runs folder on a full disk (core API)", 4, "scalars turned off with a warning, all steps trained")
-def _full_disk(lab: Lab) -> tuple[bool, str]:
+FULL_DISK = """
+import sys
+from pipeviz.core.datasets import find_data
+from pipeviz.core.shards import prepare_shards
+from pipeviz.core.config import PipelineConfig, TrainerConfig
+from pipeviz.core.trainer import Trainer
+shards = prepare_shards(find_data(sys.argv[1]), None)
+config = TrainerConfig(epochs=2, max_steps=300, summary_dir=sys.argv[2], summary_every=1)
+trainer = Trainer(shards, PipelineConfig(), config)
+trainer.start()
+trainer.join()
+print("STATE", trainer.state, trainer.global_step, file=sys.stderr)
+"""
+
+
+def _full_disk(lab: Lab, size_kb: int, filler_kb: int) -> tuple[bool, str]:
+    """Train 300 steps writing scalars every step to a tmpfs of `size_kb`, `filler_kb` of it
+    taken before the run starts."""
     if not can_mount():
         return False, "not run: needs root to mount a small tmpfs"
     home = lab.home()
     mount = home / "full"
     mount.mkdir()
-    subprocess.run(["mount", "-t", "tmpfs", "-o", "size=64k", "tmpfs", str(mount)], check=True)
+    subprocess.run(["mount", "-t", "tmpfs", "-o", f"size={size_kb}k", "tmpfs", str(mount)], check=True)
     try:
-        (mount / "filler").write_bytes(b"x" * (64 << 10))
-        code = ("from pipeviz.core.datasets import find_data; from pipeviz.core.shards import prepare_shards;"
-                "from pipeviz.core.config import PipelineConfig, TrainerConfig;"
-                "from pipeviz.core.trainer import Trainer; import sys;"
-                f"s = prepare_shards(find_data({lab.data!r}), None);"
-                f"t = Trainer(s, PipelineConfig(), TrainerConfig(epochs=2, max_steps=300, summary_dir={str(mount / 'run')!r}, summary_every=5));"
-                "t.start(); t.join(); print('STATE', t.state, t.global_step, file=sys.stderr)")
+        if filler_kb:
+            (mount / "filler").write_bytes(b"x" * (filler_kb << 10))
+        code = f"import sys; sys.argv[1:] = [{lab.data!r}, {str(mount / 'run')!r}]\n" + FULL_DISK
         run = lab.run([], lab.env(home), code=code, timeout=240)
+        written = sum(p.stat().st_size for p in (mount / "run").glob("*")) if (mount / "run").exists() else 0
     finally:
         subprocess.run(["umount", "-l", str(mount)])
     state = next((line for line in run.stderr.splitlines() if line.startswith("STATE")), "no state")
     ok = run.rc == 0 and state == "STATE stopped 300" and "turned off" in run.stderr
-    return ok, f"{state.lower()}, {run.describe()}"
+    return ok, f"{state[6:] or state}, {written // 1024} KiB of scalars written, " + run.describe()
+
+
+case("runs folder on a full disk from step 0 (core API)", 4,
+     "scalars turned off with a warning, all 300 steps trained")(lambda lab: _full_disk(lab, 64, 64))
+case("runs folder filling up mid-run (core API)", 4,
+     "scalars turned off with a warning, all 300 steps trained")(lambda lab: _full_disk(lab, 12, 0))
 
 
 for _name, _family, _count, _labels in (
