@@ -41,6 +41,11 @@ def _add_bench(subparsers) -> None:
     bench.add_argument("--events", choices=("on", "off", "both"), default="on",
                        help="stage stamps and step events: on, off, or both to measure their cost")
     bench.add_argument("--json", action="store_true", help="print only a JSON array")
+    bench.add_argument("--runs-dir", metavar="DIR", type=Path,
+                       help="write each config's TensorBoard scalars to DIR/<config>")
+    bench.add_argument("--trace", metavar="FILE", type=Path,
+                       help="write the measured batches' stage spans as a Chrome trace (JSON) "
+                            "that Perfetto and chrome://tracing open")
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -71,7 +76,8 @@ def _bench(args: argparse.Namespace, parser: argparse.ArgumentParser) -> int:
     _check_bench_ranges(args, parser)
     try:
         run_bench(args.data, args.steps, args.storage_latency_ms, args.balance, configs,
-                  args.json, batch_size=args.batch_size, warmup=args.warmup, events=args.events)
+                  args.json, batch_size=args.batch_size, warmup=args.warmup, events=args.events,
+                  runs_dir=args.runs_dir, trace=args.trace)
     except (DataError, ConfigError) as exc:
         print(f"pipeviz bench: {exc}", file=sys.stderr)
         return 2
@@ -96,6 +102,18 @@ def _check_bench_ranges(args: argparse.Namespace, parser: argparse.ArgumentParse
             parser.error(f"{option} {str(exc).partition(' is ')[2] or exc}")
     if args.steps + (args.warmup or 0) > MAX_STEPS:
         parser.error(f"--steps plus --warmup must be at most {MAX_STEPS}")
+    _check_output_folder(parser, "--trace", args.trace)
+
+
+def _check_output_folder(parser: argparse.ArgumentParser, option: str, value) -> None:
+    """A usage error, before any work, when the folder a file is to be written to is
+    missing or read-only (not a failure, or a 'saved' message, after the run)."""
+    if value:
+        folder = Path(value).expanduser().absolute().parent
+        if not folder.is_dir():
+            parser.error(f"{option}: the folder {folder} does not exist")
+        if not os.access(folder, os.W_OK):
+            parser.error(f"{option}: the folder {folder} is not writable")
 
 
 def _failed(prog: str, exc: BaseException) -> int:
@@ -114,12 +132,7 @@ def _check_app_args(args: argparse.Namespace, parser: argparse.ArgumentParser) -
     errors before the window opens (not a 'saved' message for a file never written)."""
     for option, value in (("--screenshot", args.screenshot),
                           ("--startup-report", args.startup_report)):
-        if value:
-            folder = Path(value).expanduser().absolute().parent
-            if not folder.is_dir():
-                parser.error(f"{option}: the folder {folder} does not exist")
-            if not os.access(folder, os.W_OK):
-                parser.error(f"{option}: the folder {folder} is not writable")
+        _check_output_folder(parser, option, value)
     if args.screenshot and Path(args.screenshot).suffix.lower() not in (".png", ".jpg", ".jpeg", ".bmp"):
         parser.error("--screenshot: give a .png (or .jpg, .bmp) file name")
     if not (math.isfinite(args.train_seconds) and 0 <= args.train_seconds <= 3600):

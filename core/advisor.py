@@ -1,64 +1,87 @@
 """The bottleneck advisor: from measured steps, what bounds the step, by how much, what to
 change first, and the gain the numbers predict; then the same change, measured.
 
-Medians of the in-graph step breakdown are used (not means), so the rare long stalls of a
-shared machine do not decide the verdict. Plain Python, tested headless.
+It reads the window's `StepStats` (core/stepstats.py), the same sums the idle plot, bench
+and TensorBoard show: mean milliseconds per step whose parts add up to the step, and
+TensorBoard's input-bound verdict for the wait share. Plain Python, tested headless.
 """
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from statistics import median
 from typing import Any, Sequence
 
 from .config import AUTOTUNE, PipelineConfig
 from .events import StepEvent
+from .stepstats import HIGHLY_INPUT_BOUND, StepStats
 
 INPUT, HOST, COMPUTE = "input", "host", "compute"
-BOUND_SHARE = 0.2
-"""A share of the step above which waiting for data (or host overhead) is called the bound."""
+BOUND_SHARE = HIGHLY_INPUT_BOUND
+"""A share of wall time from which waiting for data (TensorBoard's "highly input-bound") or
+host overhead is called the bound. Time between steps (epoch ends, rebuilds) is shown as
+its own part but bounds no step, so it is never the verdict."""
 PARALLEL_READS = 4
 
 
 @dataclass(frozen=True)
 class StepProfile:
-    """Median milliseconds per step of each part, over `steps` recent steps."""
+    """Mean milliseconds per step of each part over a window of steps (`stats`), and of the
+    pipeline's read and normalize stages."""
 
-    steps: int
+    stats: StepStats
     batch_size: int
-    wall_ms: float
-    wait_ms: float
-    host_ms: float
-    compute_ms: float
     read_ms: float
     normalize_ms: float
 
     @property
+    def steps(self) -> int:
+        return self.stats.steps
+
+    @property
+    def wall_ms(self) -> float:
+        return self.stats.ms_per_step()
+
+    @property
+    def wait_ms(self) -> float:
+        return self.stats.ms_per_step("input_wait_s")
+
+    @property
+    def host_ms(self) -> float:
+        return self.stats.ms_per_step("host_s")
+
+    @property
+    def between_ms(self) -> float:
+        return self.stats.ms_per_step("between_s")
+
+    @property
+    def compute_ms(self) -> float:
+        return self.stats.ms_per_step("compute_s")
+
+    @property
     def images_per_s(self) -> float:
-        return 1e3 * self.batch_size / self.wall_ms if self.wall_ms > 0 else 0.0
+        return self.stats.images_per_s
 
     def share(self, part_ms: float) -> float:
-        total = self.wait_ms + self.host_ms + self.compute_ms
-        return part_ms / total if total > 0 else 0.0
+        return part_ms / self.wall_ms if self.wall_ms > 0 else 0.0
+
+    def parts(self) -> str:
+        return f"{self.stats.breakdown()} ms (mean of the last {self.steps} steps)"
 
 
 def profile(steps: Sequence[StepEvent]) -> StepProfile | None:
     if not steps:
         return None
-    def ms(values) -> float:
-        return 1e3 * median(values)
+    n = len(steps)
     return StepProfile(
-        steps=len(steps), batch_size=steps[-1].batch_size,
-        wall_ms=ms([e.wall_s for e in steps]), wait_ms=ms([e.input_wait_s for e in steps]),
-        host_ms=ms([e.host_s for e in steps]), compute_ms=ms([e.compute_s for e in steps]),
-        read_ms=ms([e.t_loaded - e.read_start for e in steps]),
-        normalize_ms=ms([e.t_normalized - e.t_loaded for e in steps]))
+        stats=StepStats.of(steps), batch_size=steps[-1].batch_size,
+        read_ms=1e3 * sum(e.t_loaded - e.read_start for e in steps) / n,
+        normalize_ms=1e3 * sum(e.t_normalized - e.t_loaded for e in steps) / n)
 
 
 @dataclass(frozen=True)
 class Advice:
     bound: str
     share: float
-    """The bound's share of the median step."""
+    """The bound's share of the window's wall time."""
     headline: str
     reason: str
     current: StepProfile
@@ -93,35 +116,41 @@ def advise(steps: Sequence[StepEvent], config: PipelineConfig) -> Advice | None:
     if p is None:
         return None
     bound, share = classify(p)
-    parts = f"{p.wall_ms:.1f} ms step: wait {p.wait_ms:.1f}, host {p.host_ms:.1f}, compute {p.compute_ms:.1f} ms"
+    verdict = p.stats.verdict
+    parts = f"{p.parts()}; {verdict} on TensorBoard's scale ({p.stats.input_wait_fraction:.0%} wait)"
+    if p.share(p.between_ms) >= 0.05:
+        parts += (f". {p.share(p.between_ms):.0%} of the time was between steps (an epoch's end "
+                  "and validation, a pipeline rebuild): no step waited for it")
     if bound == HOST:
-        return Advice(HOST, share, f"Host-bound: {share:.0%} of each step is Python/host overhead",
+        return Advice(HOST, share, f"Host-bound: {share:.0%} of the time is Python/host overhead",
                       f"{parts}. No pipeline knob removes it: run more steps per call "
                       "(steps_per_execution) or a larger batch.", p)
     if bound == COMPUTE:
-        return Advice(COMPUTE, share, f"Compute-bound: the model computes {share:.0%} of each step",
+        return Advice(COMPUTE, share, f"Compute-bound: the model computes {share:.0%} of the time",
                       f"{parts}. The input pipeline keeps up; only a faster accelerator, a "
                       "smaller model or a larger batch per step would go faster.", p)
     return _input_advice(p, share, parts, config)
 
 
 def _input_advice(p: StepProfile, share: float, parts: str, config: PipelineConfig) -> Advice:
-    headline = f"Input-bound: {share:.0%} of each step waits for data"
+    headline = f"Input-bound: {share:.0%} of the time waits for data ({p.stats.verdict})"
     busy_ms = p.compute_ms + p.host_ms
+    between = p.between_ms  # no pipeline knob changes the time between steps
     if config.prefetch == 0:
         # Without a buffer the pipeline only works while the step waits: producing a batch
         # takes `wait`. With one it works during compute too, so step = max(load, compute).
-        predicted = max(p.wait_ms, busy_ms)
+        predicted = max(p.wait_ms, busy_ms) + between
         return Advice(INPUT, share, headline,
                       f"{parts}. Prefetch off: loading and training take turns. With prefetch "
-                      f"the step becomes max(load {p.wait_ms:.1f}, compute+host {busy_ms:.1f}) "
+                      f"the step becomes max(load {p.wait_ms:.1f}, compute+host {busy_ms:.1f})"
+                      f"{f' + between {between:.1f}' if between >= 0.05 else ''} "
                       f"= {predicted:.1f} ms.", p, {"prefetch": AUTOTUNE}, "Turn prefetch on",
                       predicted)
     if config.parallel_reads < PARALLEL_READS and p.read_ms > 0:
         # The producer makes one batch per step: read (split over more files) + normalize.
         read = p.read_ms * config.parallel_reads / PARALLEL_READS
-        produce_now = max(p.wall_ms, p.read_ms + p.normalize_ms)
-        predicted = max(busy_ms, produce_now - p.read_ms + read)
+        produce_now = max(p.wall_ms - between, p.read_ms + p.normalize_ms)
+        predicted = max(busy_ms, produce_now - p.read_ms + read) + between
         return Advice(INPUT, share, headline,
                       f"{parts}. The buffer runs dry: reading takes {p.read_ms:.1f} ms per batch. "
                       f"{PARALLEL_READS} files read at once would make it {read:.1f} ms, step "
@@ -132,7 +161,7 @@ def _input_advice(p: StepProfile, share: float, parts: str, config: PipelineConf
                       f"{parts}. Reads are already parallel and still too slow; an in-memory "
                       "cache removes the read from the second epoch on (step = compute + host "
                       f"= {busy_ms:.1f} ms then; the first pass still reads from disk).", p,
-                      {"cache": True}, "Cache the data in memory", busy_ms)
+                      {"cache": True}, "Cache the data in memory", busy_ms + between)
     return Advice(INPUT, share, headline,
                   f"{parts}. Prefetch, parallel reads and cache are all on: normalizing "
                   f"({p.normalize_ms:.1f} ms per batch) or this machine's cores are the limit.", p)
@@ -173,4 +202,4 @@ class Trial:
         after = self.measured.wall_ms
         return (f"{self.advice.action}: predicted {predicted:.1f} ms per step "
                 f"({before / predicted:.2f}x), measured {after:.1f} ms ({before / after:.2f}x; "
-                f"{self.measured.images_per_s:,.0f} images/s at the median step).")
+                f"{self.measured.images_per_s:,.0f} images/s over those {self.measured.steps} steps).")

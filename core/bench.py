@@ -1,12 +1,12 @@
 """`pipeviz bench`: the same training under several pipeline configs, one after another in
-one process, measured by the trainer's own in-graph step timing."""
+one process, each measured by core/measure.py (the measurement the experiment sweep runs)."""
 from __future__ import annotations
 
 import json
 import logging
 import math
 import sys
-from dataclasses import asdict, dataclass, replace
+from dataclasses import asdict
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -15,115 +15,88 @@ import numpy as np
 from .config import PRESET_NAMES, PipelineConfig, TrainerConfig, preset
 from .datasets import find_data
 from .events import EventChannel, StepEvent
+from .measure import BenchResult, measure
 from .shards import ShardSet, prepare_shards
+from .stepstats import HIGHLY_INPUT_BOUND, MODERATELY_INPUT_BOUND
 
 if TYPE_CHECKING:
-    from .trainer import Trainer
     from .steploop import StepLoop
 
 log = logging.getLogger(__name__)
 
 
-@dataclass(frozen=True)
-class BenchResult:
-    """One config's measured steps (warm-up excluded). Fractions are of total wall time."""
-
-    config: str
-    steps: int
-    images_per_s: float
-    idle_fraction: float
-    input_wait_fraction: float
-    host_fraction: float
-    compute_fraction: float
-    median_step_ms: float
-    storage_latency_ms: float
-    description: str
-    steps_per_call: float
-    """Mean steps per step-loop call, warm-up included (see TrainerConfig.call_budget_ms)."""
-
-
-def summarize(name: str, config: PipelineConfig, trainer: "Trainer",
-              events: list[StepEvent]) -> BenchResult:
-    """Fractions are sums over all measured steps (`trainer.totals`), so the rare long stalls
-    of a shared machine count as they happened; the median step (from step events, when
-    recorded) shows the typical step."""
-    totals = trainer.totals
-    wall = totals.wall_s
-    def share(value: float) -> float:
-        return value / wall if wall > 0 else 0.0
-    compute = share(totals.compute_s)
-    median = float(np.median([e.wall_s for e in events])) * 1e3 if events else float("nan")
-    return BenchResult(
-        config=name, steps=totals.steps, images_per_s=share(totals.images),
-        idle_fraction=1.0 - compute, input_wait_fraction=share(totals.input_wait_s),
-        host_fraction=share(totals.host_s), compute_fraction=compute, median_step_ms=median,
-        storage_latency_ms=config.storage_latency_ms, description=config.describe(),
-        steps_per_call=trainer.global_step / max(trainer.calls, 1))
-
-
-def _train(shards: ShardSet, config: PipelineConfig, trainer_config: TrainerConfig,
-           loop: StepLoop | None = None) -> tuple["Trainer", list[StepEvent]]:
-    """Train to the step budget, from `loop`'s initial weights (reset here) or a new model;
-    the trainer and every step event."""
-    from .trainer import Trainer
-
-    if loop is not None:
-        loop.reset()
-    channel = EventChannel(lossy_capacity=(trainer_config.max_steps or 0) + 16)
-    trainer = Trainer(shards, config, trainer_config, channel, loop=loop)
-    trainer.start()
-    trainer.join()
-    return trainer, [e for e in channel.drain() if isinstance(e, StepEvent)]
-
-
 def run_config(shards: ShardSet, name: str, config: PipelineConfig, steps: int, warmup: int,
                seed: int = 0, events: bool = True, loop: StepLoop | None = None,
-               trainer: dict[str, Any] | None = None) -> BenchResult:
-    """Train a fresh model (same seed; or `loop`'s model reset to its initial weights, which
-    skips tracing again) for warmup + steps under `config`; measure the rest.
-    With `events=False` the pipeline carries no stage stamps and no step events are made:
-    the difference to `events=True` is the cost of the event hooks. `trainer`: TrainerConfig
-    fields to change from the app's defaults (e.g. `steps_per_execution`, `call_budget_ms`)."""
-    trainer_config = replace(TrainerConfig(epochs=10_000, max_steps=warmup + steps, seed=seed,
-                                           record_events=events, measure_after_step=warmup),
-                             **(trainer or {}))
-    worker, step_events = _train(shards, config, trainer_config, loop)
-    if worker.state == "error":
-        raise RuntimeError(f"config {name} failed: see the log")
-    label = name if events else f"{name} (events off)"
-    return summarize(label, config, worker, step_events[warmup:])
+               trainer: dict[str, Any] | None = None, summary_dir: str | None = None,
+               ) -> tuple[BenchResult, tuple[StepEvent, ...]]:
+    """Measure one config (see core.measure.measure); its result and measured step events."""
+    measured = measure(shards, name, config, steps, warmup, loop, seed=seed, events=events,
+                       summary_dir=summary_dir, trainer=trainer)
+    assert measured is not None  # nothing stops a bench run
+    return measured.result, measured.steps
 
 
 def measure_step_ms(shards: ShardSet, batch_size: int, steps: int = 120,
                     loop: StepLoop | None = None) -> float:
     """The median in-graph compute time of one train step (no storage latency)."""
+    from .trainer import Trainer
+
+    if loop is not None:
+        loop.reset()
     config = preset("naive", PipelineConfig(batch_size=batch_size))
-    _, step_events = _train(shards, config, TrainerConfig(max_steps=steps), loop)
+    channel = EventChannel(lossy_capacity=steps + 16)
+    trainer = Trainer(shards, config, TrainerConfig(max_steps=steps, validate=False), channel, loop=loop)
+    trainer.start()
+    trainer.join()
+    step_events = [e for e in channel.drain() if isinstance(e, StepEvent)]
     return float(np.median([e.compute_s for e in step_events[steps // 4:]])) * 1e3
 
 
 def format_table(results: list[BenchResult]) -> str:
+    """The bench table: every fraction is of the measured window's wall time (wait + host +
+    between + compute = 100%), ms/step is the window's wall time per step."""
     base = next((r for r in results if r.config == "naive"), results[0])
     width = max(10, *(len(r.config) for r in results))
     header = (f"{'config':<{width}} {'steps':>5} {'images/s':>9} {'speedup':>7} {'idle':>6} "
-              f"{'wait':>6} {'host':>6} {'compute':>7} {'p50 step':>9}  settings")
+              f"{'wait':>6} {'host':>6} {'between':>7} {'compute':>7} {'ms/step':>7}  "
+              f"{'verdict':<22} settings")
     lines = [header, "-" * len(header)]
     for r in results:
-        median = "      n/a" if math.isnan(r.median_step_ms) else f"{r.median_step_ms:>7.2f}ms"
+        speedup = r.images_per_s / base.images_per_s if base.images_per_s > 0 else math.nan
         lines.append(f"{r.config:<{width}} {r.steps:>5} {r.images_per_s:>9.0f} "
-                     f"{r.images_per_s / base.images_per_s:>6.2f}x {r.idle_fraction:>6.1%} "
+                     f"{speedup:>6.2f}x {r.idle_fraction:>6.1%} "
                      f"{r.input_wait_fraction:>6.1%} {r.host_fraction:>6.1%} "
-                     f"{r.compute_fraction:>7.1%} {median}  {r.description}")
+                     f"{r.between_fraction:>7.1%} {r.compute_fraction:>7.1%} "
+                     f"{r.mean_step_ms:>7.2f}  {r.verdict:<22} {r.description}")
+    lines.append("")
+    lines.append(f"images/s = images / wall time of the window (between steps included); verdict: "
+                 f"TensorBoard's input-pipeline thresholds on wait (under "
+                 f"{MODERATELY_INPUT_BOUND:.0%} not, {MODERATELY_INPUT_BOUND:.0%}-"
+                 f"{HIGHLY_INPUT_BOUND:.0%} moderately, {HIGHLY_INPUT_BOUND:.0%} or more highly "
+                 f"input-bound)")
     return "\n".join(lines)
+
+
+def _summary_dir(runs_dir: Path | None, label: str) -> str | None:
+    """<runs_dir>/<config>: the config's TensorBoard scalars (None: not written)."""
+    if runs_dir is None:
+        return None
+    folder = runs_dir / label.replace(" ", "-").replace("(", "").replace(")", "")
+    if folder.exists() and any(folder.glob("events.out.tfevents.*")):
+        log.warning("%s already holds TensorBoard events: TensorBoard will show both runs", folder)
+    folder.mkdir(parents=True, exist_ok=True)
+    return str(folder)
 
 
 def run_bench(data: str | None, steps: int, latency_ms: float | None, balance: bool,
               configs: list[str], as_json: bool, batch_size: int = 32, warmup: int | None = None,
-              events: str = "on", cache_dir: Path | None = None, out=None) -> list[BenchResult]:
+              events: str = "on", cache_dir: Path | None = None, out=None,
+              runs_dir: Path | None = None, trace: Path | None = None) -> list[BenchResult]:
     """The `pipeviz bench` command. Warm-up defaults to one epoch, so `cache` runs from a
     complete cache and every config is measured past its tracing and first shuffle fill.
-    `out` defaults to the current `sys.stdout` (looked up per call, so a redirected or
-    captured stdout gets the table)."""
+    `runs_dir`: each config's TensorBoard scalars in <runs_dir>/<config>; `trace`: the
+    measured batches' stage spans as a Chrome trace. `out` defaults to the current
+    `sys.stdout` (looked up per call, so a redirected or captured stdout gets the table)."""
     out = out if out is not None else sys.stdout
     mnist = find_data(data, cache_dir=cache_dir)
     log.info("data: %s", mnist.source.description)
@@ -135,15 +108,23 @@ def run_bench(data: str | None, steps: int, latency_ms: float | None, balance: b
         log.info("balanced storage latency: %.2f ms per batch (the measured train step)", latency_ms)
     base = PipelineConfig(batch_size=batch_size, storage_latency_ms=latency_ms or 0.0)
     warmup = shards.train_count // batch_size if warmup is None else warmup
-    results = []
+    results, traced = [], []
     modes = {"on": [True], "off": [False], "both": [True, False]}[events]
     for name in configs:
         for with_events in modes:
-            result = run_config(shards, name, preset(name, base), steps, warmup,
-                                events=with_events, loop=loop)
+            label = name if with_events else f"{name} (events off)"
+            result, step_events = run_config(shards, name, preset(name, base), steps, warmup,
+                                             events=with_events, loop=loop,
+                                             summary_dir=_summary_dir(runs_dir, label))
             log.info("%s: %.0f images/s, idle %.1f%%", result.config, result.images_per_s,
                      100 * result.idle_fraction)
             results.append(result)
+            if step_events:
+                traced.append((label, step_events))
+    if trace is not None:
+        from .trace import write_trace
+        write_trace(trace, traced)
+        log.info("trace of %d configs written to %s", len(traced), trace)
     if as_json:
         rows = [{k: (None if isinstance(v, float) and math.isnan(v) else v)
                  for k, v in asdict(r).items()} for r in results]

@@ -46,7 +46,7 @@ class PipelineConfig:
     parallel_map: int = AUTOTUNE
     cache: bool = False
     batch_size: int = 32
-    shuffle_buffer: int = 1024
+    shuffle_buffer: int = 256
     storage_latency_ms: float = 0.0
     latency_per: str = LATENCY_PER_BATCH
 
@@ -172,11 +172,12 @@ class TrainerConfig:
     """Initial Adam rate; it decays (cosine) over the planned run, see core/schedule.py."""
     steps_per_execution: int = 16
     """The most steps one call runs."""
-    call_budget_ms: float | None = 25.0
+    call_budget_ms: float | None = 100.0
     """Fewer steps per call when they would take longer than this (at the recent median step
-    time), so a pause, stop or knob change still applies within about one frame; each call
-    costs ~2 ms of host time here, which more steps per call share. None: always
-    `steps_per_execution` steps."""
+    time), so a pause, stop or knob change still applies within about a tenth of a second.
+    Each call costs ~1-2 ms of host time here, which the steps of a call share: at this
+    budget that is at most ~2% of any step, fast or slow, so a slow pipeline's cost shows
+    as input wait, not as host time. None: always `steps_per_execution` steps."""
     seed: int = 0
     max_steps: int | None = None
     record_events: bool = True
@@ -187,6 +188,9 @@ class TrainerConfig:
     """Write TensorBoard scalars here (None: none are written)."""
     summary_every: int = 25
     """Steps averaged into each scalar point written."""
+    validate: bool = True
+    """Evaluate on the validation shards after each epoch (bench and the sweep do not: they
+    compare input pipelines)."""
 
     def __post_init__(self) -> None:
         """Ranges: epochs 1..100000; learning_rate (0, 1]; steps_per_execution 1..256;

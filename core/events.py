@@ -21,8 +21,8 @@ class StepEvent:
     """One training step, with the timeline of the batch it trained on.
 
     All times are seconds on the same wall clock as `time.time()` (`tf.timestamp()` inside
-    the graph). `wall_s == host_s + input_wait_s + compute_s` exactly, by construction:
-    host_s is the gap between the previous step's end and this step asking for data.
+    the graph). `wall_s == between_s + host_s + input_wait_s + compute_s` exactly, by
+    construction: the time since the previous step ended, pauses left out.
     """
 
     step: int
@@ -45,6 +45,9 @@ class StepEvent:
     counted by the pipeline itself (a counter bumped as each batch enters the buffer)."""
     t_started: float = 0.0
     """When the pipeline asked for this batch (its read began); 0 if not recorded."""
+    between_s: float = 0.0
+    """Time in no step since the previous step ended (an epoch's end and validation, a
+    pipeline rebuild, tracing), pauses left out; part of `wall_s` (see core/stepstats.py)."""
 
     @property
     def idle_fraction(self) -> float:
@@ -66,12 +69,6 @@ class StepEvent:
         return max(0.0, self.t_taken - self.t_enqueued)
 
 
-def images_per_second(steps: list[StepEvent]) -> float:
-    """Throughput over a run of steps: images trained / wall time they took."""
-    wall = sum(e.wall_s for e in steps)
-    return sum(e.batch_size for e in steps) / wall if wall > 0 else 0.0
-
-
 @dataclass(frozen=True, slots=True)
 class EpochSummary:
     epoch: int
@@ -81,8 +78,11 @@ class EpochSummary:
     val_loss: float
     val_accuracy: float
     seconds: float
+    """Wall time of the epoch: its steps, its start and its end (validation), no pauses."""
     idle_fraction: float
     images_per_s: float
+    input_wait_fraction: float = 0.0
+    between_s: float = 0.0
 
 
 @dataclass(frozen=True, slots=True)

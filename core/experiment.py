@@ -1,5 +1,6 @@
 """The experiment sweep: the same model, data and step count under each pipeline config,
-one after another in a worker thread, each config measured by the trainer's in-graph stamps.
+one after another in a worker thread, each config measured as `pipeviz bench` measures it
+(core/measure.py).
 
 Results travel as plain events on the session's channel (`SweepProgress`, `SweepConfigDone`,
 `SweepFinished`), so the GUI shows progress and results without touching the worker. A
@@ -13,9 +14,9 @@ import threading
 import time
 from dataclasses import dataclass, field
 
-from .bench import BenchResult, summarize
-from .config import PRESET_NAMES, PipelineConfig, TrainerConfig, preset
+from .config import PRESET_NAMES, PipelineConfig, preset
 from .events import EventChannel, StepEvent, SweepProgress
+from .measure import BenchResult, measure
 
 log = logging.getLogger(__name__)
 
@@ -42,7 +43,9 @@ class SweepPlan:
         return self.base if name == CUSTOM else preset(name, self.base)
 
     def warmup_for(self, config: PipelineConfig, steps_per_epoch: int) -> int:
-        return max(self.warmup, steps_per_epoch) if config.cache else self.warmup
+        """Past tracing and the shuffle fill; with a cache, past its filling epoch and the
+        start of the next (its window then starts mid-epoch, as the others' do)."""
+        return steps_per_epoch + self.warmup if config.cache else self.warmup
 
 
 @dataclass(frozen=True)
@@ -121,7 +124,6 @@ class Sweep:
             for index, name in enumerate(self.plan.names):
                 if self._cancel.is_set():
                     break
-                self.loop.reset()
                 run = self._measure(index, name, self.loop)
                 if run is None:
                     break
@@ -134,32 +136,30 @@ class Sweep:
                                        self.plan.base.storage_latency_ms))
 
     def _measure(self, index: int, name: str, loop) -> ConfigRun | None:
-        """Train the model from its initial weights (`loop` reset) for warm-up + measured
-        steps under one config; None if cancelled."""
+        """Train the model from its initial weights for warm-up + measured steps under one
+        config; None if cancelled."""
         from .pipeline import steps_in
-        from .trainer import Trainer
 
         config = self.plan.config_of(name)
         warmup = self.plan.warmup_for(config, steps_in(self.shards.train_count, config.batch_size))
-        total = warmup + self.plan.steps
-        channel = EventChannel(lossy_capacity=total + 16)
         summary_dir = f"{self.plan.summary_root}/{name}" if self.plan.summary_root else None
-        trainer = Trainer(self.shards, config, TrainerConfig(
-            epochs=10_000, max_steps=total, seed=self.plan.seed, measure_after_step=warmup,
-            summary_dir=summary_dir), channel, loop=loop)
-        with self._lock:
-            if self._cancel.is_set():
-                return None
-            self._trainer = trainer
-        trainer.start()
-        while not trainer.join(0.2):
+
+        def started(trainer) -> bool:
+            with self._lock:
+                self._trainer = trainer
+                return not self._cancel.is_set()
+
+        def progress(done: int, total: int) -> None:
             self.channel.put(SweepProgress(self.run_id, index, len(self.plan.names), name,
-                                           trainer.global_step, total))
-        with self._lock:
-            self._trainer = None
-        if trainer.state == "error":
-            raise RuntimeError(f"config {name!r} failed: see the log")
-        if self._cancel.is_set() or trainer.global_step < total:
+                                           done, total))
+
+        try:
+            measured = measure(self.shards, name, config, self.plan.steps, warmup, loop,
+                               seed=self.plan.seed, summary_dir=summary_dir, started=started,
+                               progress=progress)
+        finally:
+            with self._lock:
+                self._trainer = None
+        if measured is None or self._cancel.is_set():
             return None
-        steps = [e for e in channel.drain() if isinstance(e, StepEvent)][warmup:]
-        return ConfigRun(name, config, summarize(name, config, trainer, steps), tuple(steps))
+        return ConfigRun(name, config, measured.result, measured.steps)

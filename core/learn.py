@@ -6,10 +6,10 @@ from __future__ import annotations
 
 from collections import deque
 from dataclasses import dataclass
-from statistics import median
 from typing import Sequence
 
 from .events import ConfigApplied, EpochSummary, StepEvent
+from .stepstats import WINDOW_STEPS, StepStats, input_verdict
 
 INSIGHT = (
     "A training step needs a batch. Without prefetching, the pipeline only starts loading the "
@@ -61,16 +61,16 @@ QUESTIONS = (
 
 
 class KnobEvidence:
-    """Per-step idle fraction and step time, with the knob changes between them, so the quiz
-    can point at what a change did: idle before and after, medians of `window` steps."""
+    """The steps, with the knob changes between them, so the quiz can point at what a change
+    did: the `StepStats` of `window` steps before and after (the idle plot's statistic)."""
 
-    def __init__(self, capacity: int = 20_000, window: int = 100, settle: int = 8):
+    def __init__(self, capacity: int = 20_000, window: int = WINDOW_STEPS, settle: int = 8):
         self.window, self.settle = window, settle
-        self._steps: deque[tuple[int, float, float, int]] = deque(maxlen=capacity)
+        self._steps: deque[StepEvent] = deque(maxlen=capacity)
         self.changes: list[ConfigApplied] = []
 
     def add_steps(self, steps: Sequence[StepEvent]) -> None:
-        self._steps.extend((e.step, e.idle_fraction, e.wall_s, e.batch_size) for e in steps)
+        self._steps.extend(steps)
 
     def add_change(self, applied: ConfigApplied) -> None:
         self.changes.append(applied)
@@ -80,8 +80,8 @@ class KnobEvidence:
         self.changes.clear()
 
     def around(self, step: int) -> tuple[list, list]:
-        before = [s for s in self._steps if s[0] < step][-self.window:]
-        after = [s for s in self._steps if s[0] >= step + self.settle][: self.window]
+        before = [s for s in self._steps if s.step < step][-self.window:]
+        after = [s for s in self._steps if s.step >= step + self.settle][: self.window]
         return before, after
 
     def effect(self, knob: str) -> str | None:
@@ -93,12 +93,13 @@ class KnobEvidence:
         before, after = self.around(applied.step)
         if len(before) < 10 or len(after) < 10:
             return None
-        idle = [median(s[1] for s in side) for side in (before, after)]
-        rate = [median(s[3] / s[2] for s in side if s[2] > 0) for side in (before, after)]
+        stats = [StepStats.of(side) for side in (before, after)]
+        idle = [s.idle_fraction for s in stats]
+        rate = [s.images_per_s for s in stats]
         value = getattr(applied.config, knob)
         shown = {0: "off", -1: "auto"}.get(value, value) if knob == "prefetch" else value
         return (f"At step {applied.step} {knob.replace('_', ' ')} became {shown}: idle went from "
-                f"{idle[0]:.0%} to {idle[1]:.0%} and the median step from {rate[0]:,.0f} to "
+                f"{idle[0]:.0%} to {idle[1]:.0%} and throughput from {rate[0]:,.0f} to "
                 f"{rate[1]:,.0f} images/s ({len(before)} steps before, {len(after)} after; "
                 f"the marker on the idle plot shows the moment).")
 
@@ -137,9 +138,7 @@ def observe(summary: EpochSummary, previous: EpochSummary | None,
         if gain < -0.2 and summary.train_accuracy > previous.train_accuracy:
             trend += " while train acc rose: overfitting?"
         parts.append(trend)
-    idle = summary.idle_fraction
-    parts.append(f"idle {idle:.0%}" + (": input-bound" if idle >= 0.4 else
-                                       ": some waiting" if idle >= 0.15 else ""))
+    parts.append(f"idle {summary.idle_fraction:.0%}, {input_verdict(summary.input_wait_fraction)}")
     if changed:
         parts.append("changed " + ", ".join(sorted(set(changed))).replace("_", " "))
     return "; ".join(parts)

@@ -62,8 +62,9 @@ class StepLoop:
             return loss, tf.reduce_mean(tf.cast(hits, tf.float32))
 
         def updated_values() -> list[tf.Tensor]:
-            variables = [*model.trainable_variables, *optimizer.variables]
-            return [tf.reshape(v.value, [-1])[:1] for v in variables]
+            # The weights are written last (Adam's moments feed their update), so reading
+            # them (a ReadVariableOp: no copy) orders the stamp after the whole update.
+            return [tf.convert_to_tensor(v.value) for v in model.trainable_variables]
 
         @tf.function
         def train_chunk(iterator, steps, enqueued, taken_before):
@@ -79,8 +80,8 @@ class StepLoop:
                     in_buffer = enqueued.read_value() - taken_before - tf.cast(i, tf.int64) - 1
                 with tf.control_dependencies([t_taken]):
                     loss, accuracy = one_step(batch)
-                # Reading every variable back after the update orders the stamp after all of
-                # the optimizer's writes (and, on a GPU, waits for the device to do them).
+                # Reading the weights back after the update orders the stamp after the
+                # optimizer's writes (and, on a GPU, waits for the device to do them).
                 with tf.control_dependencies([loss, accuracy, *updated_values()]):
                     t_trained = tf.timestamp()
                 values = {"t_requested": t_requested, "t_taken": t_taken, "t_trained": t_trained,

@@ -19,10 +19,12 @@ import numpy as np
 import tensorflow as tf
 
 from .events import EpochSummary
+from .stepstats import StepAccount
 
 log = logging.getLogger(__name__)
 
-STEP_TAGS = ("loss", "accuracy", "idle_fraction", "images_per_s", "input_wait_fraction")
+STEP_TAGS = ("loss", "accuracy", "idle_fraction", "images_per_s", "input_wait_fraction",
+             "host_fraction", "between_fraction")
 EPOCH_TAGS = ("epoch/train_loss", "epoch/train_accuracy", "epoch/val_loss", "epoch/val_accuracy",
               "epoch/idle_fraction", "epoch/images_per_s")
 
@@ -50,8 +52,8 @@ class ScalarLog:
     def __init__(self, logdir: str | Path, every: int = 25):
         self.logdir = Path(logdir)
         self.every = every
-        self._sums = np.zeros(6)  # images, loss*n, hits*n, wall, compute, wait
-        self._steps = 0
+        self._quality = np.zeros(2)  # loss*n, hits*n
+        self._account = StepAccount()  # the steps since the last point (core/stepstats.py)
         self._writer = None
         self.failed: str | None = None
         """Why the scalars were turned off (None while they are written)."""
@@ -72,27 +74,31 @@ class ScalarLog:
             log.warning("TensorBoard scalars turned off for this run: %s", self.failed)
             self._writer = None
 
+    @property
+    def _steps(self) -> int:
+        return self._account.steps
+
     def add_steps(self, last_step: int, sizes: np.ndarray, loss: np.ndarray,
                   accuracy: np.ndarray, timing: dict[str, np.ndarray]) -> None:
-        self._sums += (sizes.sum(), (loss * sizes).sum(), (accuracy * sizes).sum(),
-                       timing["wall_s"].sum(), timing["compute_s"].sum(), timing["input_wait_s"].sum())
-        self._steps += len(sizes)
+        self._quality += ((loss * sizes).sum(), (accuracy * sizes).sum())
+        self._account.add_steps(sizes, timing)
         if self._steps >= self.every:
             self._write(last_step)
 
     def _write(self, step: int) -> None:
-        images, loss, hits, wall, compute, wait = self._sums
-        values = {"loss": loss / images, "accuracy": hits / images,
-                  "idle_fraction": 1 - compute / wall if wall > 0 else 0.0,
-                  "images_per_s": images / wall if wall > 0 else 0.0,
-                  "input_wait_fraction": wait / wall if wall > 0 else 0.0}
+        stats = self._account.stats()
+        images = max(stats.images, 1)
+        values = {"loss": self._quality[0] / images, "accuracy": self._quality[1] / images,
+                  "idle_fraction": stats.idle_fraction, "images_per_s": stats.images_per_s,
+                  "input_wait_fraction": stats.input_wait_fraction,
+                  "host_fraction": stats.host_fraction, "between_fraction": stats.between_fraction}
         def write() -> None:
             with self._writer.as_default():
                 for tag in STEP_TAGS:
                     tf.summary.scalar(tag, float(values[tag]), step=step)
         self._guard("write scalars", write)
-        self._sums[:] = 0
-        self._steps = 0
+        self._quality[:] = 0
+        self._account.clear()
 
     def add_epoch(self, summary: EpochSummary) -> None:
         values = (summary.train_loss, summary.train_accuracy, summary.val_loss,
@@ -156,6 +162,18 @@ def read_scalars(logdir: str | Path) -> dict[str, list[tuple[int, float]]]:
                 number = float(tf.make_ndarray(value.tensor)) if value.HasField("tensor") else value.simple_value
                 found.setdefault(value.tag, []).append((event.step, number))
     return found
+
+
+def scalar_wall_times(logdir: str | Path, tag: str) -> list[tuple[int, float]]:
+    """(step, wall time) of every `tag` scalar under `logdir`: the time TensorFlow's event
+    writer stamped on each event, a clock pipeviz does not compute (benchmarks compare
+    throughput against it)."""
+    found = []
+    for path in sorted(Path(logdir).rglob("events.out.tfevents.*")):
+        for event in tf.compat.v1.train.summary_iterator(str(path)):
+            if any(value.tag == tag for value in event.summary.value):
+                found.append((event.step, event.wall_time))
+    return sorted(found)
 
 
 def profile_files(logdir: str | Path) -> list[Path]:

@@ -17,6 +17,24 @@ from .events import StepEvent
 NORMALIZE, BUFFER, TRAIN = "normalize", "buffer", "train"
 STAGES = ("load", NORMALIZE, BUFFER, TRAIN)
 
+SPANS = {
+    "read": ("read_start", "t_loaded"),
+    NORMALIZE: ("t_loaded", "t_normalized"),
+    BUFFER: ("t_enqueued", "t_taken"),
+    "input wait": ("t_requested", "t_taken"),
+    TRAIN: ("t_taken", "t_trained"),
+}
+"""Each batch's stage spans (start and end attributes of its StepEvent): read = the pipeline
+asked for the batch until it was built; normalize = built until normalized; buffer = in the
+prefetch buffer until taken; input wait = the step asked for it until it got it; train =
+taken until the update was done. The step timeline and the exported trace both draw these."""
+
+
+def span_of(event: StepEvent, name: str) -> tuple[float, float]:
+    """(start, end) of span `name` of one batch; an end before its start is clamped to it."""
+    start, end = (getattr(event, attribute) for attribute in SPANS[name])
+    return start, max(start, end)
+
 
 def stage_at(event: StepEvent, t: float) -> str | None:
     """The stage batch `event` is in at time `t`, or None if it is not in the pipeline.

@@ -15,6 +15,7 @@ never trained, so they are read again).
 from __future__ import annotations
 
 import logging
+import math
 import queue
 import threading
 import time
@@ -29,12 +30,13 @@ from .events import (ConfigApplied, EpochSummary, ErrorEvent, EventChannel, Prof
                      StateChanged, StepEvent)
 from .safeio import log_failure
 from .shards import ShardSet
+from .stepstats import StepAccount
 from .tfsetup import configure_tensorflow
 
 tf = configure_tensorflow()
 import keras  # noqa: E402  (after the thread set-up)
 
-from .pipeline import TrainPipeline, steps_in, validation_dataset  # noqa: E402
+from .pipeline import TrainPipeline, retire_iterator, steps_in, validation_dataset  # noqa: E402
 from .steploop import STEP_FIELDS, StepLoop  # noqa: E402
 from .tboard import ScalarLog, discard_failed_profile  # noqa: E402
 
@@ -43,35 +45,27 @@ log = logging.getLogger(__name__)
 IDLE, RUNNING, PAUSED, STOPPED, FINISHED, ERROR = "idle", "running", "paused", "stopped", "finished", "error"
 
 
-def step_timing(out: dict[str, np.ndarray], prev_done: float) -> dict[str, np.ndarray]:
-    """Per-step time breakdown from the in-graph stamps of one call. Host overhead is the gap
-    from the previous step's end to this step asking for data; wall is the sum of the three
-    parts, so the breakdown adds up exactly."""
+def step_timing(out: dict[str, np.ndarray], prev_done: float, between_s: float = 0.0) -> dict[str, np.ndarray]:
+    """Per-step time breakdown from the in-graph stamps of one call.
+
+    Input wait is from the step asking for its batch until the batch existed (it entered the
+    prefetch buffer, or, without one, came out of the pipeline's last stage: `t_enqueued`);
+    handing an already-made batch over (`get_next`'s dispatch, ~0.2 ms here) is host time,
+    as is the gap from the previous step's end (or the end of the work between steps,
+    `prev_done`) to asking. So a batch that sat ready in memory waits 0. Without stage stamps
+    (`t_enqueued` 0) the whole `get_next` counts as wait. `between_s`, the time in no step
+    since the previous step (see core/stepstats.py), goes to the call's first step. Wall is
+    the sum of the four parts, so the breakdown adds up exactly."""
     previous = np.concatenate([[prev_done], out["t_trained"][:-1]])
-    host = np.maximum(0.0, out["t_requested"] - previous)
-    wait = out["t_taken"] - out["t_requested"]
-    compute = out["t_trained"] - out["t_taken"]
-    return {"host_s": host, "input_wait_s": wait, "compute_s": compute,
-            "wall_s": host + wait + compute}
-
-
-@dataclass
-class StepTotals:
-    """Sums over the measured steps (after `TrainerConfig.measure_after_step`), kept whether
-    or not step events are recorded, so the cost of the event hooks can be measured."""
-
-    steps: int = 0
-    images: int = 0
-    wall_s: float = 0.0
-    input_wait_s: float = 0.0
-    host_s: float = 0.0
-    compute_s: float = 0.0
-
-    def add(self, sizes: np.ndarray, timing: dict[str, np.ndarray]) -> None:
-        self.steps += len(sizes)
-        self.images += int(sizes.sum())
-        for name in ("wall_s", "input_wait_s", "host_s", "compute_s"):
-            setattr(self, name, getattr(self, name) + float(timing[name].sum()))
+    asked, taken = out["t_requested"], out["t_taken"]
+    ready = np.where(out["t_enqueued"] > 0, np.clip(out["t_enqueued"], asked, taken), taken)
+    wait = ready - asked
+    host = np.maximum(0.0, asked - previous) + (taken - ready)
+    compute = out["t_trained"] - taken
+    between = np.zeros_like(host)
+    between[0] = between_s
+    return {"host_s": host, "input_wait_s": wait, "compute_s": compute, "between_s": between,
+            "wall_s": host + wait + compute + between}
 
 
 class _Stop(Exception):
@@ -88,6 +82,13 @@ class _Segment:
     steps_left: int
     taken: int = 0
     reads_cache_from_start: bool = False
+
+    def retire(self) -> None:
+        """Let go of the iterator: it is destroyed off the training thread."""
+        if self.iterator is None:
+            return
+        box, self.iterator = [self.iterator], None
+        retire_iterator(box)
 
 
 class Trainer:
@@ -125,7 +126,21 @@ class Trainer:
         self.epoch_coverage = np.zeros(shards.train_count, dtype=np.int32)
         """How many times each example id was trained in the current (or last) epoch."""
         self.history: list[EpochSummary] = []
-        self.totals = StepTotals()
+        self.totals = StepAccount()
+        """The measured steps (after `TrainerConfig.measure_after_step`), kept whether or not
+        step events are recorded, so the cost of the event hooks can be measured."""
+        self.startup_s = 0.0
+        """From the start of the run to its first step asking for data (the thread's start,
+        the first pipeline, tracing the step loop the first time): counted in the first
+        epoch's seconds, but in no step, so the live figures start with the steps."""
+        self.error = ""
+        """Why training failed (state "error"), else empty."""
+        self.paused_s = 0.0
+        """Time spent paused: left out of every figure (see `_obey_commands`)."""
+        self._prev_done = 0.0  # end of the last step, or of the last work between steps
+        self._between_s = 0.0  # time in no step since the last step, for the next step's event
+        self._prebuilt = None  # (config, epoch, thread, [segment]) of the next epoch, see _prebuild
+        self._validation: list | None = None  # the validation batches, see evaluate
         self.calls = 0
         """Step-loop calls made: `global_step / calls` is the mean steps per call."""
         self.recent_calls: deque[tuple[int, int]] = deque(maxlen=256)
@@ -219,6 +234,7 @@ class Trainer:
             if self.config.summary_dir:
                 self._scalars = ScalarLog(self.config.summary_dir, self.config.summary_every)
             self._set_state(RUNNING)
+            self._prev_done = time.time()
             epoch = 0
             while epoch < self.target_epochs:
                 self.epoch = epoch
@@ -231,9 +247,11 @@ class Trainer:
             state = STOPPED
         except Exception as exc:  # report, never die silently in a thread
             log_failure(log, "training failed", exc, logging.INFO)
+            self.error = str(exc)
             self.channel.put(ErrorEvent(f"Training failed: {exc}"))
             state, detail = ERROR, str(exc)
-        self._close_outputs()
+        self._close_outputs()  # first: the last scalar point is stamped when the steps end
+        self._take_prebuilt(None, -1)  # lets go of a next epoch that will not train
         self._set_state(state, detail)  # last: observers of the state see finished outputs
 
     def _close_outputs(self) -> None:
@@ -250,41 +268,101 @@ class Trainer:
     def _new_segment(self, config: PipelineConfig, epoch: int, rebuild: int) -> _Segment:
         untrained = self.epoch_coverage == 0
         resuming = not bool(untrained.all())
-        dataset, enqueued = self._pipeline.dataset(
-            config, epoch, untrained if resuming else None, rebuild, self.config.record_events)
-        return _Segment(config, iter(dataset), enqueued,
-                        steps_in(int(untrained.sum()), config.batch_size),
+        if not resuming and rebuild == 0:
+            prebuilt = self._take_prebuilt(config, epoch)
+            if prebuilt is not None:
+                return prebuilt
+        return self._build_segment(config, epoch, untrained if resuming else None, rebuild)
+
+    def _build_segment(self, config: PipelineConfig, epoch: int, remaining: np.ndarray | None,
+                       rebuild: int) -> _Segment:
+        """A pipeline over the examples still `remaining` this epoch (None: all of them)."""
+        dataset, enqueued = self._pipeline.dataset(config, epoch, remaining, rebuild,
+                                                   self.config.record_events)
+        count = self.shards.train_count if remaining is None else int(remaining.sum())
+        resuming = remaining is not None
+        return _Segment(config, iter(dataset), enqueued, steps_in(count, config.batch_size),
                         reads_cache_from_start=self._pipeline.uses_cache(config, resuming) and not resuming)
+
+    def _prebuild(self, config: PipelineConfig, epoch: int) -> None:
+        """Build the next epoch's pipeline and iterator on a thread of its own while this
+        epoch trains, so the epoch boundary only swaps iterators (building one costs
+        0.1-0.2 s of Python here, all of it time between steps). Not while an in-memory
+        cache is still filling: an iterator made then would read the disk again."""
+        if epoch >= self.target_epochs or (config.cache and not self._pipeline.cache_ready_for(config)):
+            return
+        box: list[_Segment] = []
+
+        def build() -> None:
+            try:
+                box.append(self._build_segment(config, epoch, None, 0))
+            except Exception as exc:  # the epoch boundary builds it again, and reports
+                log.warning("building the next epoch's pipeline ahead failed: %s", exc)
+        thread = threading.Thread(target=build, name="pipeviz-prebuild", daemon=True)
+        self._prebuilt = (config, epoch, thread, box)
+        thread.start()
+
+    def _take_prebuilt(self, config: PipelineConfig, epoch: int) -> _Segment | None:
+        """The prebuilt segment for (config, epoch), if that is what was built; any other
+        is let go."""
+        if self._prebuilt is None:
+            return None
+        built_config, built_epoch, thread, box = self._prebuilt
+        self._prebuilt = None
+        thread.join()
+        if not box:  # building failed (logged by the thread): build it here
+            return None
+        if (built_config, built_epoch) == (config, epoch):
+            return box.pop()
+        box.pop().retire()
+        return None
 
     def _train_epoch(self, epoch: int) -> bool:
         """Train one epoch; False if it ended early (step budget). Raises _Stop on stop."""
         self.epoch_coverage = np.zeros(self.shards.train_count, dtype=np.int32)
-        started, rebuild = time.time(), 0
-        totals = np.zeros(5)  # examples, loss*n, hits*n, compute_s, wall_s
-        prev_done = time.time()
+        rebuild = 0
+        account = StepAccount()  # this epoch's steps and the time between them
+        quality = np.zeros(2)  # loss*n, hits*n
         segment = self._new_segment(self._pipeline_config, epoch, rebuild)
-        while segment.steps_left > 0:
-            if not self._budget_left():
-                return False
-            prev_done, new_config = self._obey_commands(prev_done)
-            if new_config is not None:
-                rebuild += 1
-                changed = new_config.changed_fields(self._pipeline_config)
-                self._replan(new_config)  # before publishing it: observers see a consistent pair
-                self._pipeline_config = new_config
-                self._step_s = None  # the step time may change with the knobs
-                segment = self._new_segment(new_config, epoch, rebuild)
-                self.channel.put(ConfigApplied(self.global_step + 1, time.time(), new_config, changed))
-                continue
-            prev_done = self._run_chunk(segment, epoch, prev_done, totals)
-        self._finish_pass(segment)
-        self._end_epoch(epoch, started, totals)
+        account.add_between(self._book_between())
+        self._prebuild(self._pipeline_config, epoch + 1)
+        try:  # however the epoch ends, its iterator is destroyed off this thread
+            while segment.steps_left > 0:
+                if not self._budget_left():
+                    return False
+                new_config = self._obey_commands()
+                if new_config is not None:
+                    rebuild += 1
+                    changed = new_config.changed_fields(self._pipeline_config)
+                    self._replan(new_config)  # before publishing it: observers see a consistent pair
+                    self._pipeline_config = new_config
+                    self._step_s = None  # the step time may change with the knobs
+                    segment.retire()
+                    segment = self._new_segment(new_config, epoch, rebuild)
+                    account.add_between(self._book_between())
+                    self.channel.put(ConfigApplied(self.global_step + 1, time.time(), new_config, changed))
+                    continue
+                self._run_chunk(segment, epoch, account, quality)
+            self._finish_pass(segment)
+        finally:
+            segment.retire()
+        self._end_epoch(epoch, account, quality)
         return True
 
-    def _obey_commands(self, prev_done: float) -> tuple[float, PipelineConfig | None]:
-        """Apply queued commands; blocks while paused. Returns the (maybe reset) end time of
-        the last step, and a new pipeline config if one was asked for."""
-        new_config, paused = None, False
+    def _book_between(self) -> float:
+        """Book the time since the last step (or the last booking) as time between steps: it
+        goes to the next step's event, and the caller adds it to its epoch. Returns it."""
+        now = time.time()
+        gap = max(0.0, now - self._prev_done)
+        self._between_s += gap
+        self._prev_done = now
+        return gap
+
+    def _obey_commands(self) -> PipelineConfig | None:
+        """Apply queued commands; blocks while paused (that time is left out of every figure:
+        the clock of the last step's end moves on by the pause). Returns a new pipeline config
+        if one was asked for."""
+        new_config, paused, paused_at = None, False, 0.0
         while True:
             try:
                 command, payload = self._commands.get_nowait()
@@ -297,19 +375,21 @@ class Trainer:
             if command == "stop":
                 raise _Stop
             if command == "pause" and not paused:
-                paused = True
+                paused, paused_at = True, time.time()
                 self._set_state(PAUSED)
             elif command == "resume" and paused:
                 paused = False
                 self._set_state(RUNNING)
-                prev_done = time.time()  # time spent paused is not host overhead
+                pause = time.time() - paused_at
+                self.paused_s += pause
+                self._prev_done += pause
             elif command == "reconfigure":
                 new_config = payload
             elif command == "profile":
                 self._start_profile(*payload)
         if new_config is not None and new_config == self._pipeline_config:
             new_config = None
-        return prev_done, new_config
+        return new_config
 
     def _start_profile(self, logdir: str, steps: int) -> None:
         if self._profile is not None:
@@ -365,10 +445,12 @@ class Trainer:
         and sets it right again."""
         self._step_s = float(np.median(timing["input_wait_s"] + timing["compute_s"]))
 
-    def _run_chunk(self, segment: _Segment, epoch: int, prev_done: float, totals: np.ndarray) -> float:
+    def _run_chunk(self, segment: _Segment, epoch: int, account: StepAccount,
+                   quality: np.ndarray) -> None:
         steps = min(self._steps_for_call(), segment.steps_left)
         if self.config.max_steps is not None:
             steps = min(steps, self.config.max_steps - self.global_step)
+        traces = self.loop.traces
         rows, ids = self.loop.train_chunk(segment.iterator, tf.constant(steps), segment.enqueued,
                                           tf.constant(segment.taken, tf.int64))
         out = dict(zip(STEP_FIELDS, rows.numpy().T))
@@ -377,35 +459,47 @@ class Trainer:
         segment.steps_left -= steps
         segment.taken += steps
         np.add.at(self.epoch_coverage, ids.numpy(), 1)
-        timing = step_timing(out, prev_done)
+        timing = step_timing(out, self._prev_done, self._between_s)
+        if self.loop.traces != traces:  # tracing ran before the first step: not host time
+            timing["between_s"][0] += timing["host_s"][0]
+            account.add_between(timing["host_s"][0])
+            timing["host_s"][0] = 0.0
+        if self.global_step == 0:  # the run's start-up: in the epoch's time, not in a step's
+            self.startup_s = float(timing["between_s"][0])
+            timing["between_s"][0] = 0.0
+            timing["wall_s"][0] = timing["host_s"][0] + timing["input_wait_s"][0] + timing["compute_s"][0]
+        self._between_s, self._prev_done = 0.0, float(out["t_trained"][-1])
         self._learn_step_time(timing)
         first_step = self.global_step + 1
         self.global_step += steps
         sizes = out["batch_size"]
-        totals += (sizes.sum(), (out["loss"] * sizes).sum(), (out["accuracy"] * sizes).sum(),
-                   timing["compute_s"].sum(), timing["wall_s"].sum())
+        account.add_steps(sizes, timing, with_between=False)  # the epoch booked its own
+        quality += ((out["loss"] * sizes).sum(), (out["accuracy"] * sizes).sum())
         measured = slice(max(0, self.config.measure_after_step - first_step + 1), steps)
-        self.totals.add(sizes[measured], {k: v[measured] for k, v in timing.items()})
+        self.totals.add_steps(sizes[measured], {k: v[measured] for k, v in timing.items()})
         if self._scalars is not None:
             self._scalars.add_steps(self.global_step, sizes, out["loss"], out["accuracy"], timing)
         self._count_profiled(steps)
         if self.config.record_events:
-            for i in range(steps):
-                self.channel.put(self._step_event(out, timing, i, first_step + i, epoch))
-        return float(out["t_trained"][-1])
+            for event in self._step_events(out, timing, first_step, epoch):
+                self.channel.put(event)
 
     @staticmethod
-    def _step_event(out: dict[str, np.ndarray], timing: dict[str, np.ndarray], i: int,
-                    step: int, epoch: int) -> StepEvent:
-        return StepEvent(
-            step=step, epoch=epoch, batch_size=int(out["batch_size"][i]),
-            loss=float(out["loss"][i]), accuracy=float(out["accuracy"][i]),
-            input_wait_s=float(timing["input_wait_s"][i]), compute_s=float(timing["compute_s"][i]),
-            host_s=float(timing["host_s"][i]), wall_s=float(timing["wall_s"][i]),
-            t_loaded=float(out["t_loaded"][i]), t_normalized=float(out["t_normalized"][i]),
-            t_enqueued=float(out["t_enqueued"][i]), t_requested=float(out["t_requested"][i]),
-            t_taken=float(out["t_taken"][i]), t_trained=float(out["t_trained"][i]),
-            buffer_after_take=int(out["buffered"][i]), t_started=float(out["t_started"][i]))
+    def _step_events(out: dict[str, np.ndarray], timing: dict[str, np.ndarray], first_step: int,
+                     epoch: int) -> list[StepEvent]:
+        """One StepEvent per step of a call (columns turned into Python floats at once: this
+        runs on the worker between calls, so it is host time of the next step)."""
+        col = {k: v.tolist() for k, v in (*out.items(), *timing.items())}
+        return [StepEvent(
+            step=first_step + i, epoch=epoch, batch_size=int(col["batch_size"][i]),
+            loss=col["loss"][i], accuracy=col["accuracy"][i],
+            input_wait_s=col["input_wait_s"][i], compute_s=col["compute_s"][i],
+            host_s=col["host_s"][i], wall_s=col["wall_s"][i], between_s=col["between_s"][i],
+            t_loaded=col["t_loaded"][i], t_normalized=col["t_normalized"][i],
+            t_enqueued=col["t_enqueued"][i], t_requested=col["t_requested"][i],
+            t_taken=col["t_taken"][i], t_trained=col["t_trained"][i],
+            buffer_after_take=int(col["buffered"][i]), t_started=col["t_started"][i])
+            for i in range(len(col["loss"]))]
 
     def _finish_pass(self, segment: _Segment) -> None:
         """Read the iterator to its end: it must be empty (exactly once), and a cache that
@@ -419,27 +513,34 @@ class Trainer:
             raise RuntimeError(f"epoch coverage broken: {int((self.epoch_coverage == 0).sum())} "
                                f"examples missed, {int((self.epoch_coverage > 1).sum())} repeated")
 
-    def _end_epoch(self, epoch: int, started: float, totals: np.ndarray) -> None:
-        examples, loss_sum, hit_sum, compute, wall = totals
-        val_loss, val_accuracy = self.evaluate()
+    def _end_epoch(self, epoch: int, account: StepAccount, quality: np.ndarray) -> None:
+        """Validate, then summarize the epoch: its steps and all the time between them,
+        this epoch's end (reading the iterator to its end, validation) included."""
+        val_loss, val_accuracy = self.evaluate() if self.config.validate else (math.nan, math.nan)
+        account.add_between(self._book_between())
+        stats = account.stats()
         summary = EpochSummary(
             epoch=epoch, steps=self.global_step,
-            train_loss=loss_sum / max(examples, 1), train_accuracy=hit_sum / max(examples, 1),
-            val_loss=val_loss, val_accuracy=val_accuracy, seconds=time.time() - started,
-            idle_fraction=1.0 - compute / wall if wall > 0 else 0.0,
-            images_per_s=examples / wall if wall > 0 else 0.0)
+            train_loss=quality[0] / max(stats.images, 1), train_accuracy=quality[1] / max(stats.images, 1),
+            val_loss=val_loss, val_accuracy=val_accuracy, seconds=stats.wall_s,
+            idle_fraction=stats.idle_fraction, images_per_s=stats.images_per_s,
+            input_wait_fraction=stats.input_wait_fraction, between_s=stats.between_s)
         self.history.append(summary)
         if self._scalars is not None:
             self._scalars.add_epoch(summary)
         self.channel.put(summary)
 
     def evaluate(self) -> tuple[float, float]:
-        """Loss and accuracy on the validation shards."""
+        """Loss and accuracy on the validation shards (read and decoded once per run, then
+        kept in memory: rebuilding the dataset each epoch doubled the time between epochs)."""
+        if self._validation is None:
+            self._validation = [(batch["image"], batch["label"])
+                                for batch in validation_dataset(self.shards)]
         loss_sum = hits = count = 0.0
-        for batch in validation_dataset(self.shards):
+        for image, label in self._validation:
             if self._stop_requested.is_set():
                 raise _Stop
-            loss, correct = self.loop.evaluate_batch(batch["image"], batch["label"])
+            loss, correct = self.loop.evaluate_batch(image, label)
             loss_sum, hits = loss_sum + float(loss), hits + float(correct)
-            count += int(batch["label"].shape[0])
+            count += int(label.shape[0])
         return loss_sum / max(count, 1), hits / max(count, 1)

@@ -28,7 +28,7 @@ from .gantt import StepTimelineView
 
 log = logging.getLogger(__name__)
 
-COLUMNS = ("run", "config", "images/s", "speedup", "idle %", "wait %", "p50 step ms", "settings")
+COLUMNS = ("run", "config", "images/s", "speedup", "idle %", "wait %", "ms/step", "settings")
 MAX_RUNS_SHOWN = 3
 """Bars per config: this many of the latest runs, older ones fainter."""
 
@@ -42,7 +42,7 @@ def result_rows(run_number: int, runs: list[ConfigRun]) -> list[tuple]:
         rows.append((run_number, r.name, round(r.result.images_per_s, 1), round(speedup, 3),
                      round(100 * r.result.idle_fraction, 1),
                      round(100 * r.result.input_wait_fraction, 1),
-                     round(r.result.median_step_ms, 3), r.result.description))
+                     round(r.result.mean_step_ms, 3), r.result.description))
     return rows
 
 

@@ -16,6 +16,7 @@ import pyqtgraph as pg
 from PySide6.QtWidgets import QGraphicsItem
 
 from pipeviz.core.events import StepEvent
+from pipeviz.core.timeline import span_of
 
 ROWS = ("read", "normalize", "buffer", "train")
 ROW_COLORS = {"read": (70, 130, 200), "normalize": (120, 90, 200), "buffer": (230, 170, 40),
@@ -40,15 +41,12 @@ def boxes_of(steps: Sequence[StepEvent], t0: float | None = None) -> Boxes:
     wait (drawn on the train row) = the step asked for the batch until it got it."""
     if t0 is None:
         t0 = min((e.read_start for e in steps), default=0.0)
-    def span(start: str, end: str) -> tuple[np.ndarray, np.ndarray]:
-        a = np.array([getattr(e, start) for e in steps], dtype=float) - t0
-        b = np.array([getattr(e, end) for e in steps], dtype=float) - t0
-        return a, np.maximum(a, b)
-    return Boxes(t0, {"read": span("read_start", "t_loaded"),
-                      "normalize": span("t_loaded", "t_normalized"),
-                      "buffer": span("t_enqueued", "t_taken"),
-                      "train": span("t_taken", "t_trained"),
-                      "wait": span("t_requested", "t_taken")})
+    def span(name: str) -> tuple[np.ndarray, np.ndarray]:
+        pairs = np.array([span_of(e, name) for e in steps], dtype=float).reshape(-1, 2) - t0
+        return pairs[:, 0], pairs[:, 1]
+    return Boxes(t0, {"read": span("read"), "normalize": span("normalize"),
+                      "buffer": span("buffer"), "train": span("train"),
+                      "wait": span("input wait")})
 
 
 class StepTimelineView(pg.PlotWidget):

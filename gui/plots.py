@@ -9,12 +9,22 @@ import math
 
 import numpy as np
 import pyqtgraph as pg
-from PySide6.QtWidgets import QGraphicsItem, QVBoxLayout, QWidget
+from PySide6.QtWidgets import QCheckBox, QGraphicsItem, QHBoxLayout, QLabel, QVBoxLayout, QWidget
 
 from pipeviz.core.events import ConfigApplied, EpochSummary, StepEvent
+from pipeviz.core.knobs import changes_text
 from pipeviz.core.series import DecimatingSeries, Ema
+from pipeviz.core.stepstats import WINDOW_STEPS, Rolling
 
 MAX_MARKERS = 40
+ROLLING_STEPS = 500
+"""The plots show the last this many steps unless "whole run" is ticked, so a knob change
+fills the width instead of shrinking into the right edge of a long run."""
+LABEL_ROWS = (0.93, 0.80, 0.67, 0.54)
+"""Heights (fractions of the idle plot) of the change markers' labels: a marker near an
+earlier one takes the next free row, so labels never overlap."""
+MARKER_SPACING = 0.22
+"""...near = closer than this share of the visible steps."""
 
 
 def nice_ceiling(value: float) -> float:
@@ -24,7 +34,7 @@ def nice_ceiling(value: float) -> float:
         return 1.0
     power = 10 ** math.floor(math.log10(value))
     return next(m * power for m in (1, 2, 5, 10) if m * power >= value)
-WAIT_COLOR, HOST_COLOR, COMPUTE_COLOR = (230, 120, 40), (150, 110, 200), (60, 160, 90)
+WAIT_COLOR, HOST_COLOR, BETWEEN_COLOR, COMPUTE_COLOR = (230, 120, 40), (150, 110, 200), (120, 120, 120), (60, 160, 90)
 
 
 def _plot(name: str, title: str, y_label: str, legend_at_bottom: bool = False) -> pg.PlotWidget:
@@ -51,18 +61,40 @@ def _plot(name: str, title: str, y_label: str, legend_at_bottom: bool = False) -
     return widget
 
 
+def figures_text(stats) -> str:
+    """The idle plot's newest point in words: the parts of the window's wall time."""
+    if stats is None or stats.steps == 0:
+        return ""
+    pct = lambda fraction: f"{100 * fraction:.0f}%"  # noqa: E731
+    return (f"Last {stats.steps} steps: wait {pct(stats.input_wait_fraction)} + host "
+            f"{pct(stats.host_fraction)} + between steps {pct(stats.between_fraction)} = idle "
+            f"<b>{pct(stats.idle_fraction)}</b> · {stats.images_per_s:,.0f} images/s · "
+            f"{stats.verdict} (TensorBoard's scale)")
+
+
 class LivePlots(QWidget):
     def __init__(self, parent: QWidget | None = None):
         super().__init__(parent)
         self.loss_plot = _plot("lossPlot", "Loss", "loss")
         self.accuracy_plot = _plot("accuracyPlot", "Accuracy", "accuracy", legend_at_bottom=True)
-        self.idle_plot = _plot("idlePlot", "Accelerator idle per step", "% of step")
+        self.idle_plot = _plot("idlePlot", f"Accelerator idle: share of wall time, last {WINDOW_STEPS} steps",
+                               "% of time")
         self.accuracy_plot.setYRange(0, 1, padding=0.02)
         self.idle_plot.setYRange(0, 100, padding=0.02)
+        self.idle_figures = QLabel("", objectName="idleFigures", wordWrap=True)
+        self.whole_run = QCheckBox("Whole run", objectName="wholeRunToggle")
+        self.whole_run.setToolTip(f"Show every step, not only the last {ROLLING_STEPS}")
+        self.whole_run.toggled.connect(self._view_changed)
+        top = QHBoxLayout()
+        top.addWidget(QLabel(f"Last {ROLLING_STEPS} steps shown"))
+        top.addStretch(1)
+        top.addWidget(self.whole_run)
         layout = QVBoxLayout(self)
         layout.setContentsMargins(0, 0, 0, 0)
-        for plot in (self.loss_plot, self.accuracy_plot, self.idle_plot):
-            layout.addWidget(plot)
+        layout.setSpacing(2)
+        layout.addLayout(top)
+        for widget in (self.loss_plot, self.accuracy_plot, self.idle_figures, self.idle_plot):
+            layout.addWidget(widget)
         self._make_items()
         self.reset()
 
@@ -77,22 +109,30 @@ class LivePlots(QWidget):
         self.val_acc = self.accuracy_plot.plot(pen=pg.mkPen((200, 40, 40), width=1), symbol="o",
                                                symbolBrush=(200, 40, 40), symbolSize=7,
                                                name="validation")
-        # Stacked areas: input wait at the bottom, host overhead on it; the rest is compute.
-        self.idle_total = self.idle_plot.plot(pen=pg.mkPen(HOST_COLOR), fillLevel=0,
-                                              brush=(*HOST_COLOR, 120), name="host overhead")
+        # Stacked areas: input wait at the bottom, host overhead on it, then the time between
+        # steps (epoch ends, rebuilds); the rest is compute. Each point is the share of the
+        # wall time of the last WINDOW_STEPS steps (core/stepstats.py), as the advisor reads.
+        self.idle_total = self.idle_plot.plot(pen=pg.mkPen(BETWEEN_COLOR), fillLevel=0,
+                                              brush=(*BETWEEN_COLOR, 110), name="between steps")
+        self.idle_host = self.idle_plot.plot(pen=pg.mkPen(HOST_COLOR), fillLevel=0,
+                                             brush=(*HOST_COLOR, 130), name="host overhead")
         self.idle_wait = self.idle_plot.plot(pen=pg.mkPen(WAIT_COLOR), fillLevel=0,
-                                             brush=(*WAIT_COLOR, 160), name="input wait")
+                                             brush=(*WAIT_COLOR, 170), name="input wait")
         self.idle_plot.getPlotItem().legend.addItem(
             pg.PlotDataItem(pen=pg.mkPen(COMPUTE_COLOR, width=6)), "compute (the rest)")
 
     def reset(self) -> None:
         self.series = {name: DecimatingSeries() for name in
-                       ("loss", "loss_smooth", "acc_smooth", "wait", "idle")}
+                       ("loss", "loss_smooth", "acc_smooth", "wait", "host", "idle")}
         self.val_points = {"loss": ([], []), "acc": ([], [])}
-        self.ema = {name: Ema(0.05) for name in ("loss", "acc", "wait", "idle")}
+        self.ema = {name: Ema(0.05) for name in ("loss", "acc")}
+        self.window = Rolling(WINDOW_STEPS)
+        self.latest = None
+        """StepStats of the last WINDOW_STEPS steps: the idle plot's newest point."""
         for plot, marker in getattr(self, "_markers", []):
             plot.removeItem(marker)
         self._markers: list[tuple[pg.PlotWidget, pg.InfiniteLine]] = []
+        self._label_rows: list[tuple[int, int]] = []  # (step, row) of each labelled marker
         self._dirty = self._val_dirty = True
         self.last_step = 0
         self._x_max = self._loss_max = None
@@ -102,9 +142,11 @@ class LivePlots(QWidget):
             self.series["loss"].append(e.step, e.loss)
             self.series["loss_smooth"].append(e.step, self.ema["loss"].update(e.loss))
             self.series["acc_smooth"].append(e.step, self.ema["acc"].update(e.accuracy))
-            wait = 100 * e.input_wait_s / e.wall_s if e.wall_s > 0 else 0.0
-            self.series["wait"].append(e.step, self.ema["wait"].update(wait))
-            self.series["idle"].append(e.step, self.ema["idle"].update(100 * e.idle_fraction))
+            stats = self.latest = self.window.add(e)
+            wait = 100 * stats.input_wait_fraction
+            self.series["wait"].append(e.step, wait)
+            self.series["host"].append(e.step, wait + 100 * stats.host_fraction)
+            self.series["idle"].append(e.step, 100 * stats.idle_fraction)
             self.last_step = e.step
         self._dirty = self._dirty or bool(events)
 
@@ -114,14 +156,28 @@ class LivePlots(QWidget):
             self.val_points[key][1].append(value)
         self._dirty = self._val_dirty = True
 
+    def _visible_steps(self) -> float:
+        return max(self.last_step, 10) * 1.05 if self.whole_run.isChecked() else ROLLING_STEPS
+
+    def _label_row(self, step: int) -> int:
+        """The first label row no marker near `step` uses (the oldest row when all are)."""
+        near = self._visible_steps() * MARKER_SPACING
+        used = {row for at, row in self._label_rows if step - at < near}
+        free = [row for row in range(len(LABEL_ROWS)) if row not in used]
+        return free[0] if free else self._label_rows[-len(LABEL_ROWS)][1]
+
     def mark(self, applied: ConfigApplied) -> None:
-        """A labelled vertical line at the step where a knob change took effect."""
-        label = ", ".join(applied.changed)
+        """A vertical line at the step where a knob change took effect, labelled in words
+        ("prefetch off") on a row of its own among nearby markers."""
+        label = changes_text(applied.config, applied.changed)
+        row = self._label_row(applied.step)
+        self._label_rows = [*self._label_rows[-3 * len(LABEL_ROWS):], (applied.step, row)]
         for plot in (self.loss_plot, self.accuracy_plot, self.idle_plot):
             line = pg.InfiniteLine(pos=applied.step, angle=90, movable=False,
                                    pen=pg.mkPen((90, 90, 90), style=pg.QtCore.Qt.PenStyle.DashLine),
                                    label=label if plot is self.idle_plot else None,
-                                   labelOpts={"position": 0.92, "color": (60, 60, 60)})
+                                   labelOpts={"position": LABEL_ROWS[row], "color": (60, 60, 60),
+                                              "fill": (255, 255, 255, 190)})
             plot.addItem(line)
             self._markers.append((plot, line))
         while len(self._markers) > 3 * MAX_MARKERS:
@@ -136,21 +192,32 @@ class LivePlots(QWidget):
         self.loss_smooth.setData(s["loss_smooth"].x, s["loss_smooth"].y, connect="finite")
         self.acc_smooth.setData(s["acc_smooth"].x, s["acc_smooth"].y, connect="finite")
         self.idle_wait.setData(s["wait"].x, s["wait"].y, connect="finite")
+        self.idle_host.setData(s["host"].x, s["host"].y, connect="finite")
         self.idle_total.setData(s["idle"].x, s["idle"].y, connect="finite")
         if self._val_dirty:  # a scatter's setData rebuilds its symbols: only when they change
             self.val_loss.setData(*self.val_points["loss"])
             self.val_acc.setData(*self.val_points["acc"])
             self._val_dirty = False
         self._update_ranges()
+        self.idle_figures.setText(figures_text(self.latest))
         self._dirty = False
 
+    def _view_changed(self) -> None:
+        self._x_max = None
+        self._dirty = True
+        self.refresh()
+
     def _update_ranges(self) -> None:
-        x_max = nice_ceiling(max(self.last_step, 10) * 1.05)
+        if self.whole_run.isChecked():
+            x_min, x_max = 0, nice_ceiling(max(self.last_step, 10) * 1.05)
+        else:  # moves in steps of 50: few axis repaints
+            x_max = max(ROLLING_STEPS, -(-(self.last_step + 1) // 50) * 50)
+            x_min = x_max - ROLLING_STEPS
         if x_max != self._x_max:
             self._x_max = x_max
             for plot in (self.loss_plot, self.accuracy_plot, self.idle_plot):
-                plot.setXRange(0, x_max, padding=0)
-        losses = self.series["loss"].y
+                plot.setXRange(x_min, x_max, padding=0)
+        losses = self.series["loss"].y[self.series["loss"].x >= x_min]  # the visible ones
         finite = losses[np.isfinite(losses)]
         y_max = nice_ceiling(float(finite.max()) * 1.05) if finite.size else 1.0
         if y_max != self._loss_max:

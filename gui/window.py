@@ -2,10 +2,12 @@
 from __future__ import annotations
 
 import logging
+import threading
 import time
+from collections import deque
 
 import numpy as np
-from PySide6.QtCore import QSettings, Qt, QTimer
+from PySide6.QtCore import QSettings, Qt, QTimer, Signal
 from PySide6.QtGui import QAction, QImage, QKeySequence, QPixmap, QShortcut
 from PySide6.QtWidgets import (QApplication, QFileDialog, QHBoxLayout, QLabel, QMainWindow,
                                QMessageBox, QProgressBar, QPushButton, QSplitter, QTableWidget,
@@ -14,10 +16,11 @@ from PySide6.QtWidgets import (QApplication, QFileDialog, QHBoxLayout, QLabel, Q
 from pipeviz.core.config import ConfigError
 from pipeviz.core.digits import to_mnist
 from pipeviz.core.events import (ConfigApplied, EpochSummary, ProfileCaptured, StateChanged,
-                                 SweepProgress, images_per_second)
+                                 SweepProgress)
 from pipeviz.core.experiment import SweepConfigDone, SweepFinished
 from pipeviz.core.learn import KnobEvidence, evidence, observe
 from pipeviz.core.session import READY, Session
+from pipeviz.core.stepstats import WINDOW_STEPS
 from pipeviz.core.timeline import Timeline
 
 from .activations import ActivationsView, PredictionBars
@@ -42,8 +45,10 @@ EPOCH_COLUMNS = ("epoch", "loss", "accuracy", "val loss", "val acc", "time (s)",
                  "observation")
 ADVICE_EVERY_S = 1.0
 """The advisor re-reads the recent steps this often."""
-ADVICE_STEPS = 200
-"""...the last this many steps trained under the current config."""
+ADVICE_STEPS = WINDOW_STEPS
+"""...the last this many steps trained under the current config (the idle plot's window)."""
+TRACE_STEPS = 10_000
+"""File > Export trace writes the stage spans of up to this many of the latest steps."""
 ADVICE_SETTLE_STEPS = 8
 """Steps after a change left out of the advice (the new pipeline filling its buffers)."""
 LIVE_TIMELINE_S = 2.0
@@ -54,6 +59,7 @@ PLOT_TABS = ("Live plots", "Step timeline", "Experiment")
 
 
 class MainWindow(QMainWindow):
+    trace_exported = Signal(str, bool)  # message, failed: from the export thread, queued
     def __init__(self, session: Session, settings: QSettings | None = None,
                  defer_plots: bool = False):
         """`defer_plots`: leave the pyqtgraph panels (and the event bridge) to a later
@@ -71,6 +77,7 @@ class MainWindow(QMainWindow):
         self._epoch_changes: list[str] = []  # knobs changed during the running epoch
         self._last_epoch: EpochSummary | None = None
         self.knob_evidence = KnobEvidence()
+        self.trace_steps: deque = deque(maxlen=TRACE_STEPS)  # for File > Export trace
         self.bridge = EventBridge(session.channel, self)
         self.collector = GuiThreadCollector(self)  # garbage with Qt objects dies on this thread
         self.plots = self.live_timeline = self.experiment = None  # see build_plot_panels
@@ -226,6 +233,7 @@ class MainWindow(QMainWindow):
                                      ("Open MNIST &npz…", None, self.open_data_npz),
                                      ("&Save model…", "Ctrl+S", self.save_model),
                                      ("&Load model…", "Ctrl+L", self.load_model),
+                                     ("Export &trace…", None, self.export_trace),
                                      ("&Quit", "Ctrl+Q", self.close)):
             action = QAction(text, self)
             if shortcut:
@@ -250,6 +258,7 @@ class MainWindow(QMainWindow):
         self.bridge.tick.connect(self._redraw)
         self.bridge.other.connect(self._on_other)
         self.advisor.apply_clicked.connect(self.apply_advice)
+        self.trace_exported.connect(self._on_trace_exported)
         self.canvas.changed.connect(self._mark_digit_dirty)
         # While drawing, predictions follow at the frame rate; when the pen lifts, at once.
         self.canvas.stroke_finished.connect(self.update_prediction)
@@ -294,6 +303,7 @@ class MainWindow(QMainWindow):
         self.epoch_table.setRowCount(0)
         self.advisor.reset()
         self.knob_evidence.clear()
+        self.trace_steps.clear()
         self._config_since_step, self._epoch_changes, self._last_epoch = 0, [], None
 
     def toggle_pause(self) -> None:
@@ -408,6 +418,40 @@ class MainWindow(QMainWindow):
             return
         self.statusBar().showMessage(f"Saved the model to {saved}", 8000)
 
+    def export_trace(self) -> None:
+        path, _ = QFileDialog.getSaveFileName(self, "Export the step trace", "pipeviz-trace.json",
+                                              "Chrome trace (*.json)")
+        if path:
+            self.export_trace_to(path)
+
+    def export_trace_to(self, path: str) -> threading.Thread | None:
+        """Write the latest steps' stage spans as a Chrome trace (Perfetto opens it), in a
+        thread: a large trace takes a second to serialize. Reports on the status bar."""
+        steps = list(self.trace_steps)
+        if not steps:
+            self.show_error("Nothing to export yet: train a few steps first.")
+            return None
+        label = f"pipeviz: {self.session.pipeline_config.describe()}"
+
+        def write() -> None:
+            from pipeviz.core.trace import write_trace
+            try:
+                write_trace(path, [(label, steps)])
+            except OSError as exc:
+                self.trace_exported.emit(f"Could not write the trace to {path}: {exc}", True)
+                return
+            self.trace_exported.emit(f"Exported {len(steps):,} steps to {path}: open it in "
+                                     "ui.perfetto.dev or chrome://tracing", False)
+        thread = threading.Thread(target=write, name="pipeviz-export-trace", daemon=True)
+        thread.start()
+        return thread
+
+    def _on_trace_exported(self, message: str, failed: bool) -> None:
+        if failed:
+            self.show_error(message)
+        else:
+            self.statusBar().showMessage(message, 10000)
+
     def load_model(self) -> None:
         path, _ = QFileDialog.getOpenFileName(self, "Load a model", "", "Keras models (*.keras)")
         if path:
@@ -459,6 +503,7 @@ class MainWindow(QMainWindow):
     # ----- events ----------------------------------------------------------------------
     def _on_steps(self, steps: list) -> None:
         self.timeline.add(steps)
+        self.trace_steps.extend(steps)
         self.plots.add_steps(steps)
         self.knob_evidence.add_steps(steps)
         self.advisor.add_steps(steps)
@@ -534,15 +579,15 @@ class MainWindow(QMainWindow):
         since = time.monotonic() - self._last_prediction_at
         if self._digit_dirty or (weights_moving and since > REPREDICT_WHILE_TRAINING_S):
             self.update_prediction()
-        recent = self.timeline.since(now - 1.0) or self.timeline.last(50)
         self._update_advice()
         if self.tabs.currentWidget() is self.live_timeline and self.timeline.events:
             self.live_timeline.show_live(self.timeline.since(now - LIVE_TIMELINE_S), now,
                                          LIVE_TIMELINE_S)
-        if recent:
-            last = recent[-1]
+        latest = self.plots.latest  # the idle plot's newest point: one figure, one number
+        if latest is not None and self.timeline.events:
+            last = self.timeline.events[-1]
             self.step_label.setText(f"epoch {last.epoch + 1} · step {last.step} · "
-                                    f"{images_per_second(recent):,.0f} images/s")
+                                    f"{latest.images_per_s:,.0f} images/s (last {latest.steps} steps)")
 
     def _update_advice(self) -> None:
         """About once a second: advice from the recent steps under the current config."""

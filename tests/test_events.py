@@ -59,7 +59,3 @@ def test_many_producers_never_block():
     assert len(channel) == 50 and channel.dropped == 8000 - 50
 
 
-def test_images_per_second_is_images_over_wall_time():
-    from pipeviz.core.events import images_per_second
-    assert images_per_second([step(1, wall=0.004), step(2, wall=0.012)]) == pytest.approx(64 / 0.016)
-    assert images_per_second([]) == 0.0

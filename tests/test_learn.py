@@ -30,18 +30,19 @@ def test_evidence_measures_the_idle_drop_when_prefetch_went_on():
     assert "0.59" in evidence(QUESTIONS[2], knobs, normalized_150=150 / 255, drawn_max=1.0)
 
 
-def summary(epoch, loss, val_acc, idle, train_acc=0.9):
+def summary(epoch, loss, val_acc, idle, train_acc=0.9, wait=0.0):
     return EpochSummary(epoch=epoch, steps=10, train_loss=loss, train_accuracy=train_acc,
                         val_loss=loss, val_accuracy=val_acc, seconds=1.0, idle_fraction=idle,
-                        images_per_s=100.0)
+                        images_per_s=100.0, input_wait_fraction=wait)
 
 
 def test_observations_come_from_the_measurements():
-    first = summary(0, 0.5, 0.90, 0.55)
-    assert observe(first, None) == "first epoch, val acc 90.0%; idle 55%: input-bound"
-    second = summary(1, 0.3, 0.95, 0.05)
-    assert observe(second, first, ["prefetch"]) == "loss falling (40%); val acc +5.0 pts; idle 5%; changed prefetch"
-    third = summary(2, 0.299, 0.93, 0.2, train_acc=0.99)
+    first = summary(0, 0.5, 0.90, 0.55, wait=0.5)
+    assert observe(first, None) == "first epoch, val acc 90.0%; idle 55%, highly input-bound"
+    second = summary(1, 0.3, 0.95, 0.05, wait=0.01)
+    assert (observe(second, first, ["prefetch"])
+            == "loss falling (40%); val acc +5.0 pts; idle 5%, not input-bound; changed prefetch")
+    third = summary(2, 0.299, 0.93, 0.2, train_acc=0.99, wait=0.08)
     text = observe(third, second)
     assert text.startswith("loss flat; val acc -2.0 pts while train acc rose: overfitting?")
-    assert text.endswith("idle 20%: some waiting")
+    assert text.endswith("idle 20%, moderately input-bound")

@@ -6,6 +6,7 @@ import sys
 from pathlib import Path
 
 import numpy as np
+import pytest
 
 import pipeviz.core
 
@@ -31,24 +32,44 @@ def test_bench_help_and_bad_flags():
 
 
 def test_bench_json_on_small_data(small_data, tmp_path, capsys, monkeypatch):
-    """`pipeviz bench --json` (in this process: a fresh one spends ~20 s importing
-    TensorFlow here): the table's figures add up."""
+    """`pipeviz bench --json --runs-dir --trace` (in this process: a fresh one spends ~20 s
+    importing TensorFlow here): the table's figures add up, every measured second is in the
+    window's wall time, the scalars go to one folder per config, the trace has one event per
+    stage per measured batch."""
     from pipeviz.__main__ import main
+    from pipeviz.core.tboard import read_scalars
+    from pipeviz.core.timeline import SPANS
     npz = tmp_path / "small.npz"
     np.savez(npz, x_train=small_data.train_images, y_train=small_data.train_labels)
     monkeypatch.setenv("PIPEVIZ_CACHE_DIR", str(tmp_path / "cache"))
-    status = main(["bench", "--data", str(npz), "--steps", "20", "--warmup", "3", "--configs",
-                   "prefetch", "--storage-latency-ms", "2", "--json", "--events", "both"])
+    trace = tmp_path / "trace.json"
+    status = main(["bench", "--data", str(npz), "--steps", "40", "--warmup", "3", "--configs",
+                   "prefetch", "--storage-latency-ms", "2", "--json", "--events", "both",
+                   "--runs-dir", str(tmp_path / "runs"), "--trace", str(trace)])
     assert status == 0
     rows = json.loads(capsys.readouterr().out)
     assert [r["config"] for r in rows] == ["prefetch", "prefetch (events off)"]
-    assert rows[0]["median_step_ms"] > 0 and rows[1]["median_step_ms"] is None
     for row in rows:
-        assert row["steps"] == 20 and row["images_per_s"] > 0
+        assert row["steps"] == 40 and row["images_per_s"] > 0 and row["mean_step_ms"] > 0
+        assert (row["first_step"], row["last_step"], row["batch_size"]) == (4, 43, 32)
+        assert row["images"] == 40 * 32
+        assert row["images_per_s"] == pytest.approx(row["images"] / row["wall_s"])
+        assert row["between_steps_s"] >= 0
         assert 0 <= row["idle_fraction"] <= 1
-        parts = row["input_wait_fraction"] + row["host_fraction"] + row["compute_fraction"]
+        parts = (row["input_wait_fraction"] + row["host_fraction"] + row["between_fraction"]
+                 + row["compute_fraction"])
         assert abs(parts - 1) < 1e-6
         assert abs(row["idle_fraction"] - (1 - row["compute_fraction"])) < 1e-9
+        assert row["verdict"].endswith("input-bound")
+    scalars = read_scalars(tmp_path / "runs" / "prefetch")
+    assert scalars["images_per_s"] and scalars["images_per_s"][-1][0] == 43
+    assert read_scalars(tmp_path / "runs" / "prefetch-events-off")["loss"]
+    document = json.loads(trace.read_text())
+    boxes = [e for e in document["traceEvents"] if e["ph"] == "X"]
+    assert len(boxes) == 40 * len(SPANS), "one event per stage per batch (events-on run only)"
+    assert {e["name"] for e in boxes} == set(SPANS)
+    assert all(e["dur"] >= 0 and e["ts"] >= 0 for e in boxes)
+    assert not list(tmp_path.glob(".trace.json.*")), "no temporary file left behind"
 
 
 QT_PACKAGES = {"PySide6", "PyQt5", "PyQt6", "shiboken6", "pyqtgraph"}

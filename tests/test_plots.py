@@ -38,3 +38,36 @@ def test_validation_points_are_drawn_once_given_and_kept_through_step_frames(qtb
     plots.refresh()
     x, _ = plots.val_loss.getData()
     assert x is None or len(x) == 0
+
+
+def test_rolling_window_by_default_whole_run_on_request(qtbot):
+    from pipeviz.gui.plots import ROLLING_STEPS, LivePlots
+    plots = LivePlots()
+    qtbot.addWidget(plots)
+    plots.add_steps([step(i, 5.0 if i < 100 else 0.5) for i in range(1, 2001)])
+    plots.refresh()
+    (x_min, x_max), _ = plots.loss_plot.getPlotItem().viewRange()
+    assert x_max - x_min == ROLLING_STEPS and x_min <= 2000 <= x_max
+    assert plots.loss_plot.getPlotItem().viewRange()[1][1] < 5.0, "y follows the visible losses"
+    plots.whole_run.setChecked(True)
+    (x_min, x_max), _ = plots.loss_plot.getPlotItem().viewRange()
+    assert x_min == 0 and x_max >= 2000
+
+
+def test_change_markers_are_words_on_rows_that_do_not_overlap(qtbot):
+    from pipeviz.core.config import PipelineConfig
+    from pipeviz.core.events import ConfigApplied
+    from pipeviz.gui.plots import LABEL_ROWS, LivePlots
+    plots = LivePlots()
+    qtbot.addWidget(plots)
+    plots.add_steps([step(i, 1.0) for i in range(1, 400)])
+    config = PipelineConfig()
+    changes = [("prefetch", config.replace(prefetch=0)), ("storage_latency_ms", config.replace(storage_latency_ms=6.5)),
+               ("batch_size", config.replace(batch_size=64)), ("prefetch", config.replace(prefetch=-1))]
+    for n, (field, new) in enumerate(changes):
+        plots.mark(ConfigApplied(300 + 10 * n, 0.0, new, (field,)))
+    labels = [line.label for plot, line in plots._markers if plot is plots.idle_plot]
+    assert [label.toPlainText() for label in labels] == ["prefetch off", "storage 6.5 ms", "batch 64",
+                                                         "prefetch on"]
+    rows = [label.orthoPos for label in labels]
+    assert sorted(rows) == sorted(LABEL_ROWS), "four nearby markers, four rows"

@@ -1,6 +1,8 @@
 import random
 
 import numpy as np
+import time
+
 import pytest
 
 from conftest import wait_until
@@ -43,24 +45,35 @@ def test_start_pause_resume_stop(small_shards, step_loop):
 def test_step_breakdown_adds_up_and_training_learns(small_shards, step_loop):
     trainer, channel = make_trainer(small_shards, loop=step_loop, pipeline=PipelineConfig(storage_latency_ms=1),
                                     epochs=2)
+    started = time.time()
     trainer.start()
     assert trainer.join(120) and trainer.state == "finished"
+    ended = time.time()
     events = channel.drain()
     steps = steps_of(events)
     assert [e.step for e in steps] == list(range(1, len(steps) + 1))
     assert len(steps) == 2 * (-(-1200 // 32))
     for e in steps:
-        assert e.wall_s == pytest.approx(e.host_s + e.input_wait_s + e.compute_s, abs=1e-9)
-        assert e.input_wait_s >= 0 and e.compute_s > 0 and e.host_s >= 0
+        assert e.wall_s == pytest.approx(e.host_s + e.input_wait_s + e.compute_s + e.between_s, abs=1e-9)
+        assert e.input_wait_s >= 0 and e.compute_s > 0 and e.host_s >= 0 and e.between_s >= 0
         assert e.t_loaded <= e.t_normalized <= e.t_enqueued <= e.t_taken <= e.t_trained
         assert e.t_requested <= e.t_taken
+    # Every second is accounted for: the steps' walls tile the clock from the end of the
+    # run's start-up to the last step (epoch ends and starts included); the epochs add the
+    # start-up and their own ends (validation).
+    run_start = steps[-1].t_trained - sum(e.wall_s for e in steps)
+    assert run_start == pytest.approx(started + trainer.startup_s, abs=0.3)
+    assert steps[len(steps) // 2].between_s > 0, "the first step of epoch 2 carries epoch 1's end"
+    epochs_wall = sum(e.seconds for e in events if isinstance(e, EpochSummary))
+    assert sum(e.wall_s for e in steps) + trainer.startup_s < epochs_wall <= ended - started
     epochs = [e for e in events if isinstance(e, EpochSummary)]
     assert [e.epoch for e in epochs] == [0, 1]
     assert epochs[1].train_loss < epochs[0].train_loss
     assert epochs[1].val_accuracy > 0.6, "synthetic digits are easy; the model must learn them"
-    wall = sum(e.wall_s for e in steps[: len(steps) // 2])
     compute = sum(e.compute_s for e in steps[: len(steps) // 2])
-    assert epochs[0].idle_fraction == pytest.approx(1 - compute / wall, rel=1e-6)
+    assert epochs[0].idle_fraction == pytest.approx(1 - compute / epochs[0].seconds, rel=1e-6)
+    images = sum(e.batch_size for e in steps[: len(steps) // 2])
+    assert epochs[0].images_per_s == pytest.approx(images / epochs[0].seconds, rel=1e-6)
 
 
 def test_prefetch_hides_a_balanced_storage_latency(small_shards, step_loop):
@@ -233,3 +246,53 @@ def test_a_reset_loop_trains_like_a_fresh_model_without_tracing_again(small_shar
     assert len(first) == 12 and first == pytest.approx(again, rel=1e-5)
     assert first[-1] < first[0], "it trained"
     assert step_loop.traces == traced, "the second run reused the traced step loop"
+
+
+def test_a_stall_between_epochs_is_booked_between_steps_and_a_pause_is_left_out(
+        small_shards, step_loop, monkeypatch):
+    """A real run with 0.6 s injected after epoch 1 (in the validation pass) and a 0.8 s
+    user pause in epoch 2: the stall is `between` time on epoch 2's first step and in the
+    epoch's seconds; the pause is in no figure; the steps' walls tile the clock otherwise."""
+    from pipeviz.core.trainer import Trainer
+    evaluate = Trainer.evaluate
+
+    def slow_evaluate(self):
+        time.sleep(0.6)
+        return evaluate(self)
+    monkeypatch.setattr(Trainer, "evaluate", slow_evaluate)
+    trainer, channel = make_trainer(small_shards, loop=step_loop, epochs=2)
+    per_epoch = -(-1200 // 32)
+    started = time.time()
+    trainer.start()
+    assert wait_until(lambda: trainer.global_step >= per_epoch + 5, 60)
+    trainer.pause()
+    assert wait_until(lambda: trainer.state == "paused", 10)
+    time.sleep(0.8)
+    trainer.resume()
+    assert trainer.join(60) and trainer.state == "finished"
+    ended = time.time()
+    events = channel.drain()
+    steps = steps_of(events)
+    first_of_epoch2 = steps[per_epoch]
+    assert first_of_epoch2.epoch == 1 and first_of_epoch2.between_s >= 0.6
+    assert max(e.between_s for e in steps[per_epoch + 1:]) < 0.5, "the pause is not between time"
+    assert trainer.paused_s >= 0.75
+    accounted = sum(e.wall_s for e in steps)
+    clock = steps[-1].t_trained - started
+    assert accounted == pytest.approx(clock - trainer.paused_s - trainer.startup_s, abs=0.3)
+    assert accounted < clock - 0.7
+    epochs = [e for e in events if isinstance(e, EpochSummary)]
+    assert epochs[0].between_s >= 0.6 and epochs[0].seconds <= ended - started
+    images = sum(e.batch_size for e in steps[:per_epoch])
+    assert epochs[0].images_per_s == pytest.approx(images / epochs[0].seconds)
+
+
+def test_the_end_stamp_follows_the_weight_update(small_shards, step_loop):
+    """If `t_trained` were stamped before the optimizer's writes, the update would show up as
+    the next step's host time: with data in memory, compute must dwarf host per step."""
+    trainer, channel = make_trainer(small_shards, preset("all"), loop=step_loop, max_steps=60,
+                                    validate=False)
+    trainer.start()
+    assert trainer.join(60) and trainer.state == "stopped"
+    steps = steps_of(channel.drain())[20:]
+    assert np.median([e.host_s for e in steps]) < 0.25 * np.median([e.compute_s for e in steps])

@@ -2,6 +2,7 @@
 import time
 
 import numpy as np
+import pytest
 from PySide6.QtWidgets import QCheckBox, QPushButton, QSlider, QSpinBox, QTableWidget
 
 from conftest import wait_until
@@ -228,3 +229,35 @@ def test_bad_data_path_gives_a_dialog_and_another_can_be_opened(qtbot, tmp_path,
     qtbot.waitUntil(lambda: session.ready and win.controls.start_button.isEnabled(), timeout=60_000)
     assert "good.npz" in win.source_label.text()
     win.close()
+
+
+def test_export_trace_and_the_figures_beside_the_idle_plot(window, qtbot, tmp_path):
+    """File > Export trace writes the trained steps' stage spans as a Chrome trace (off the
+    GUI thread); the figures above the idle plot and the status bar read the same numbers."""
+    import json
+    from PySide6.QtWidgets import QMessageBox
+    from pipeviz.core.stepstats import WINDOW_STEPS, StepStats
+    from pipeviz.core.timeline import SPANS
+
+    assert window.export_trace_to(str(tmp_path / "none.json")) is None  # nothing trained yet
+    qtbot.waitUntil(lambda: window.findChild(QMessageBox, "errorDialog") is not None, timeout=5_000)
+    assert "Nothing to export" in window.findChild(QMessageBox, "errorDialog").text()
+    window.findChild(QMessageBox, "errorDialog").close()
+    window.controls.start_button.click()
+    qtbot.waitUntil(lambda: window.plots.last_step >= 30, timeout=60_000)
+    window.stop_training()
+    qtbot.waitUntil(lambda: not window.session.training, timeout=10_000)
+    qtbot.wait(200)  # the last steps reach the window
+    steps = list(window.trace_steps)
+    thread = window.export_trace_to(str(tmp_path / "trace.json"))
+    thread.join(30)
+    qtbot.waitUntil(lambda: "Exported" in window.statusBar().currentMessage(), timeout=5_000)
+    boxes = [e for e in json.loads((tmp_path / "trace.json").read_text())["traceEvents"]
+             if e["ph"] == "X"]
+    assert len(boxes) == len(SPANS) * len(steps)
+    window.plots.refresh()
+    latest = StepStats.of(steps[-WINDOW_STEPS:])
+    assert window.plots.latest.images_per_s == pytest.approx(latest.images_per_s)
+    assert f"idle <b>{100 * latest.idle_fraction:.0f}%</b>" in window.plots.idle_figures.text()
+    window._redraw()
+    assert f"{latest.images_per_s:,.0f} images/s" in window.step_label.text()

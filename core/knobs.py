@@ -1,0 +1,35 @@
+"""Knob display text, defined once: how a change of each pipeline knob is named in words
+wherever the window names it (the markers on the plots, the status bar)."""
+from __future__ import annotations
+
+from .config import AUTOTUNE, PipelineConfig
+
+
+def change_label(config: PipelineConfig, field: str) -> str:
+    """The new value of `field` in `config`, in words: "prefetch off", "storage 6.5 ms"."""
+    value = getattr(config, field)
+    if field == "prefetch":
+        return "prefetch off" if value == 0 else "prefetch on" if value == AUTOTUNE else f"prefetch {value}"
+    if field == "parallel_reads":
+        return f"{value} parallel reads" if value > 1 else "one read at a time"
+    if field == "parallel_map":
+        return ("normalize inline" if value == 1 else
+                "parallel normalize" if value == AUTOTUNE else f"normalize x{value}")
+    if field == "cache":
+        return "cache on" if value else "cache off"
+    if field == "batch_size":
+        return f"batch {value}"
+    if field == "shuffle_buffer":
+        return f"shuffle {value}"
+    if field == "storage_latency_ms":
+        return f"storage {value:g} ms"
+    if field == "latency_per":
+        return f"latency per {value}"
+    if isinstance(value, bool):
+        return f"{field.replace('_', ' ')} {'on' if value else 'off'}"
+    return f"{field.replace('_', ' ')} {'auto' if value == AUTOTUNE else value}"
+
+
+def changes_text(config: PipelineConfig, fields: tuple[str, ...]) -> str:
+    """Every changed knob in words, e.g. "prefetch off, batch 64"."""
+    return ", ".join(change_label(config, field) for field in fields)
