@@ -98,6 +98,17 @@ def _check_bench_ranges(args: argparse.Namespace, parser: argparse.ArgumentParse
         parser.error(f"--steps plus --warmup must be at most {MAX_STEPS}")
 
 
+def _check_output_folder(parser: argparse.ArgumentParser, option: str, value) -> None:
+    """A usage error, before any work, when the folder a file is to be written to is
+    missing or read-only (not a failure, or a 'saved' message, after the run)."""
+    if value:
+        folder = Path(value).expanduser().absolute().parent
+        if not folder.is_dir():
+            parser.error(f"{option}: the folder {folder} does not exist")
+        if not os.access(folder, os.W_OK):
+            parser.error(f"{option}: the folder {folder} is not writable")
+
+
 def _failed(prog: str, exc: BaseException) -> int:
     """An unexpected error: one line (the traceback only with --verbose), exit code 2."""
     from pipeviz.core.safeio import verbose_logging
@@ -114,12 +125,7 @@ def _check_app_args(args: argparse.Namespace, parser: argparse.ArgumentParser) -
     errors before the window opens (not a 'saved' message for a file never written)."""
     for option, value in (("--screenshot", args.screenshot),
                           ("--startup-report", args.startup_report)):
-        if value:
-            folder = Path(value).expanduser().absolute().parent
-            if not folder.is_dir():
-                parser.error(f"{option}: the folder {folder} does not exist")
-            if not os.access(folder, os.W_OK):
-                parser.error(f"{option}: the folder {folder} is not writable")
+        _check_output_folder(parser, option, value)
     if args.screenshot and Path(args.screenshot).suffix.lower() not in (".png", ".jpg", ".jpeg", ".bmp"):
         parser.error("--screenshot: give a .png (or .jpg, .bmp) file name")
     if not (math.isfinite(args.train_seconds) and 0 <= args.train_seconds <= 3600):
