@@ -116,17 +116,6 @@ def _check_output_folder(parser: argparse.ArgumentParser, option: str, value) ->
             parser.error(f"{option}: the folder {folder} is not writable")
 
 
-def _check_output_folder(parser: argparse.ArgumentParser, option: str, value) -> None:
-    """A usage error, before any work, when the folder a file is to be written to is
-    missing or read-only (not a failure, or a 'saved' message, after the run)."""
-    if value:
-        folder = Path(value).expanduser().absolute().parent
-        if not folder.is_dir():
-            parser.error(f"{option}: the folder {folder} does not exist")
-        if not os.access(folder, os.W_OK):
-            parser.error(f"{option}: the folder {folder} is not writable")
-
-
 def _failed(prog: str, exc: BaseException) -> int:
     """An unexpected error: one line (the traceback only with --verbose), exit code 2."""
     from pipeviz.core.safeio import verbose_logging
