@@ -117,6 +117,18 @@ def remove_stale(folder: Path, stem: str = "", suffix: str = "") -> list[Path]:
     return removed
 
 
+def short_reason(exc: BaseException) -> str:
+    """What went wrong, without the graph trace TensorFlow puts in its messages (`Graph
+    execution error`, the Python stack the op was defined at, the op's name in braces):
+    the cause, which TensorFlow puts at the end."""
+    text = getattr(exc, "message", None) or str(exc) or type(exc).__name__
+    kept = [line.strip() for line in str(text).splitlines()
+            if line.strip() and not line.startswith((" ", "\t"))
+            and not line.startswith(("Graph execution error", "Detected at node"))]
+    cause = " ".join(kept) or str(text).strip()
+    return re.sub(r"\{\{[^}]*\}\}\s*", "", cause).strip()
+
+
 def verbose_logging() -> bool:
     """True when the user asked for --verbose (the root logger shows INFO)."""
     return logging.getLogger().isEnabledFor(logging.INFO)

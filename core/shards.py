@@ -179,6 +179,17 @@ def _manifest_ok(folder: Path, data: MnistData | None = None) -> dict | None:
     return None
 
 
+def invalidate(shards: ShardSet) -> None:
+    """Forget a cache found damaged while reading it (a shard changed after it was checked):
+    its manifest is removed, so the next preparation rebuilds it."""
+    try:
+        (shards.folder / MANIFEST).unlink(missing_ok=True)
+    except OSError as exc:
+        log.warning("could not mark the shard cache %s for rebuilding: %s", shards.folder, exc)
+    with _verified_lock:
+        _verified.difference_update({key for key in _verified if key[0] == str(shards.folder)})
+
+
 def _shard_set(folder: Path, manifest: dict) -> ShardSet:
     return ShardSet(folder=folder,
                     train_files=tuple(str(folder / n) for n in manifest["train_files"]),

@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import logging
 import os
-import re
 import time
 from pathlib import Path
 
@@ -19,6 +18,7 @@ import numpy as np
 import tensorflow as tf
 
 from .events import EpochSummary
+from .safeio import short_reason
 from .stepstats import StepAccount
 
 log = logging.getLogger(__name__)
@@ -70,7 +70,7 @@ class ScalarLog:
         try:
             write()
         except Exception as exc:  # disk full, folder gone, permissions: never stop training
-            self.failed = f"cannot {what} in {self.logdir} ({_reason(exc)})"
+            self.failed = f"cannot {what} in {self.logdir} ({short_reason(exc)})"
             log.warning("TensorBoard scalars turned off for this run: %s", self.failed)
             self._writer = None
 
@@ -114,13 +114,6 @@ class ScalarLog:
         if self._steps:
             self._write(last_step)
         self._guard("close the event file", lambda: self._writer and self._writer.close())
-
-
-def _reason(exc: Exception) -> str:
-    """The short cause of a write failure (TensorFlow's messages carry the op's name)."""
-    text = getattr(exc, "message", None) or getattr(exc, "strerror", None) or str(exc)
-    text = re.sub(r"^\{\{[^}]*\}\}\s*", "", text.strip())
-    return text.splitlines()[0] if text else type(exc).__name__
 
 
 def _unlink_if_empty(path: Path) -> bool:

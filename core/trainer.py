@@ -28,8 +28,8 @@ import numpy as np
 from .config import ConfigError, PipelineConfig, TrainerConfig, check_batch_fits
 from .events import (ConfigApplied, EpochSummary, ErrorEvent, EventChannel, ProfileCaptured,
                      StateChanged, StepEvent)
-from .safeio import log_failure
-from .shards import ShardSet
+from .safeio import log_failure, short_reason
+from .shards import ShardSet, invalidate
 from .stepstats import StepAccount
 from .tfsetup import configure_tensorflow
 
@@ -247,12 +247,21 @@ class Trainer:
             state = STOPPED
         except Exception as exc:  # report, never die silently in a thread
             log_failure(log, "training failed", exc, logging.INFO)
-            self.error = str(exc)
-            self.channel.put(ErrorEvent(f"Training failed: {exc}"))
+            self.error = short_reason(exc)
+            self.channel.put(ErrorEvent(self._failure_message(exc)))
             state, detail = ERROR, str(exc)
         self._close_outputs()  # first: the last scalar point is stamped when the steps end
         self._take_prebuilt(None, -1)  # lets go of a next epoch that will not train
         self._set_state(state, detail)  # last: observers of the state see finished outputs
+
+    def _failure_message(self, exc: Exception) -> str:
+        """The cause without TensorFlow's graph trace; a damaged shard also marks the cache
+        for rebuilding (it changed after it was checked at start-up)."""
+        if isinstance(exc, tf.errors.DataLossError):
+            invalidate(self.shards)
+            return (f"Training failed: a shard file in {self.shards.folder} is damaged "
+                    f"({short_reason(exc)}); open the data again (or restart) to rebuild the cache.")
+        return f"Training failed: {short_reason(exc)}"
 
     def _close_outputs(self) -> None:
         try:

@@ -161,6 +161,31 @@ def test_flipped_bytes_in_a_shard_rebuild_the_cache(small_data, tmp_path, caplog
     assert len(notices) == 1 and "\n" not in notices[0].getMessage()
 
 
+def test_shard_damaged_after_its_check_is_one_clear_error_and_rebuilds_next_time(
+        small_data, tmp_path, step_loop, caplog):
+    """Bytes changed while the app runs (after the checksums were checked): the dialog's
+    message names the damaged cache without TensorFlow's graph trace, and the next
+    preparation rebuilds the cache instead of failing again on every Start."""
+    from pipeviz.core.events import ErrorEvent, EventChannel
+    from pipeviz.core.shards import prepare_shards
+    from pipeviz.core.trainer import Trainer
+    shards = prepare_shards(small_data, tmp_path, num_shards=4)
+    victim = Path(shards.train_files[0])
+    good = victim.read_bytes()
+    damaged = bytearray(good)
+    damaged[len(good) // 3] ^= 0xFF
+    victim.write_bytes(bytes(damaged))
+    channel = EventChannel()
+    trainer = Trainer(shards, PipelineConfig(), TrainerConfig(epochs=1), channel, loop=step_loop)
+    trainer.start()
+    assert trainer.join(120) and trainer.state == "error"
+    [error] = [e for e in channel.drain() if isinstance(e, ErrorEvent)]
+    assert "is damaged" in error.message and "corrupted record" in error.message
+    assert "Graph execution error" not in error.message and "File " not in error.message
+    prepare_shards(small_data, tmp_path, num_shards=4)
+    assert victim.read_bytes() == good, "the damaged shard was not rebuilt"
+
+
 @pytest.mark.parametrize("manifest", ["[]", "null", '"x"', "1e999", "wrong count", "bad name",
                                       "[[[[" * 5000], ids=["list", "null", "string", "inf",
                                                            "wrong-count", "bad-name", "deep"])
