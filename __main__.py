@@ -118,10 +118,10 @@ def _check_output_folder(parser: argparse.ArgumentParser, option: str, value) ->
 
 def _failed(prog: str, exc: BaseException) -> int:
     """An unexpected error: one line (the traceback only with --verbose), exit code 2."""
-    from pipeviz.core.safeio import verbose_logging
+    from pipeviz.core.safeio import short_reason, verbose_logging
 
-    text = getattr(exc, "strerror", None) and f"{exc.strerror}: {exc.filename}" or str(exc)
-    print(f"{prog}: {text or type(exc).__name__}", file=sys.stderr)
+    text = getattr(exc, "strerror", None) and f"{exc.strerror}: {exc.filename}" or short_reason(exc)
+    print(f"{prog}: {' '.join(text.split()) or type(exc).__name__}", file=sys.stderr)
     if verbose_logging():
         logging.getLogger("pipeviz").exception("details")
     return 2
