@@ -4,10 +4,21 @@ from __future__ import annotations
 import argparse
 import gc
 import logging
+import math
+import os
+import signal
 import sys
+import threading
 from pathlib import Path
 
 from pipeviz.core.config import PRESET_NAMES
+
+
+class OneLineParser(argparse.ArgumentParser):
+    """Usage errors as one line on stderr (what is wrong, where help is) and exit code 2."""
+
+    def error(self, message: str):
+        self.exit(2, f"{self.prog}: error: {message} (see {self.prog} --help)\n")
 
 
 def _add_bench(subparsers) -> None:
@@ -38,7 +49,7 @@ def _add_bench(subparsers) -> None:
 
 
 def build_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(
+    parser = OneLineParser(
         prog="pipeviz", description="Watch a TensorFlow input pipeline feed a Keras CNN, live.")
     parser.add_argument("--data", metavar="PATH", help="folder of MNIST IDX files or a mnist.npz")
     parser.add_argument("-v", "--verbose", action="store_true", help="log more")
@@ -62,8 +73,7 @@ def _bench(args: argparse.Namespace, parser: argparse.ArgumentParser) -> int:
         configs = parse_configs(args.configs)
     except ValueError as exc:
         parser.error(str(exc))
-    if args.steps < 1:
-        parser.error("--steps must be at least 1")
+    _check_bench_ranges(args, parser)
     try:
         run_bench(args.data, args.steps, args.storage_latency_ms, args.balance, configs,
                   args.json, batch_size=args.batch_size, warmup=args.warmup, events=args.events,
@@ -71,10 +81,91 @@ def _bench(args: argparse.Namespace, parser: argparse.ArgumentParser) -> int:
     except (DataError, ConfigError) as exc:
         print(f"pipeviz bench: {exc}", file=sys.stderr)
         return 2
+    except Exception as exc:  # an unreadable cache or folder, a full disk: one line
+        return _failed("pipeviz bench", exc)
     return 0
 
 
+def _check_bench_ranges(args: argparse.Namespace, parser: argparse.ArgumentParser) -> None:
+    """Usage errors for values out of the ranges the configs define (core/config.py)."""
+    from pipeviz.core.config import MAX_STEPS, ConfigError, PipelineConfig, TrainerConfig
+
+    checks = (("--steps", lambda: TrainerConfig(max_steps=args.steps)),
+              ("--warmup", lambda: TrainerConfig(measure_after_step=args.warmup or 0)),
+              ("--batch-size", lambda: PipelineConfig(batch_size=args.batch_size)),
+              ("--storage-latency-ms",
+               lambda: PipelineConfig(storage_latency_ms=args.storage_latency_ms)))
+    for option, make in checks:
+        try:
+            make()
+        except ConfigError as exc:  # "name=value is out of range: hint" -> the option's words
+            parser.error(f"{option} {str(exc).partition(' is ')[2] or exc}")
+    if args.steps + (args.warmup or 0) > MAX_STEPS:
+        parser.error(f"--steps plus --warmup must be at most {MAX_STEPS}")
+    _check_output_folder(parser, "--trace", args.trace)
+
+
+def _check_output_folder(parser: argparse.ArgumentParser, option: str, value) -> None:
+    """A usage error, before any work, when the folder a file is to be written to is
+    missing or read-only (not a failure, or a 'saved' message, after the run)."""
+    if value:
+        folder = Path(value).expanduser().absolute().parent
+        if not folder.is_dir():
+            parser.error(f"{option}: the folder {folder} does not exist")
+        if not os.access(folder, os.W_OK):
+            parser.error(f"{option}: the folder {folder} is not writable")
+
+
+def _failed(prog: str, exc: BaseException) -> int:
+    """An unexpected error: one line (the traceback only with --verbose), exit code 2."""
+    from pipeviz.core.safeio import short_reason, verbose_logging
+
+    text = getattr(exc, "strerror", None) and f"{exc.strerror}: {exc.filename}" or short_reason(exc)
+    print(f"{prog}: {' '.join(text.split()) or type(exc).__name__}", file=sys.stderr)
+    if verbose_logging():
+        logging.getLogger("pipeviz").exception("details")
+    return 2
+
+
+def _check_app_args(args: argparse.Namespace, parser: argparse.ArgumentParser) -> None:
+    """Output paths whose folder is missing or read-only, and times out of range, are usage
+    errors before the window opens (not a 'saved' message for a file never written)."""
+    for option, value in (("--screenshot", args.screenshot),
+                          ("--startup-report", args.startup_report)):
+        _check_output_folder(parser, option, value)
+    if args.screenshot and Path(args.screenshot).suffix.lower() not in (".png", ".jpg", ".jpeg", ".bmp"):
+        parser.error("--screenshot: give a .png (or .jpg, .bmp) file name")
+    if not (math.isfinite(args.train_seconds) and 0 <= args.train_seconds <= 3600):
+        parser.error(f"--train-seconds: {args.train_seconds} is out of range: use 0 to 3600")
+
+
 def main(argv: list[str] | None = None) -> int:
+    """Ctrl+C before the window takes over SIGINT (or during bench) ends quietly: one line,
+    exit code 130, no traceback. A handler, not `except KeyboardInterrupt`: an interrupt
+    raised inside PySide6's or TensorFlow's import can abort the interpreter."""
+    previous = _quiet_interrupts()
+    try:
+        return _main(argv)
+    finally:
+        if previous is not None:
+            signal.signal(signal.SIGINT, previous)
+
+
+def _interrupted(signum, frame) -> None:
+    sys.stderr.write("pipeviz: interrupted\n")
+    sys.stderr.flush()
+    sys.stdout.flush()
+    os._exit(130)  # nothing half-written: shards and models go through pid-stamped temporaries
+
+
+def _quiet_interrupts():
+    """Install `_interrupted` for SIGINT (main thread only); the handler it replaced."""
+    if threading.current_thread() is not threading.main_thread():
+        return None
+    return signal.signal(signal.SIGINT, _interrupted)
+
+
+def _main(argv: list[str] | None) -> int:
     parser = build_parser()
     args = parser.parse_args(argv)
     logging.basicConfig(level=logging.INFO if args.verbose else logging.WARNING,
@@ -86,9 +177,13 @@ def main(argv: list[str] | None = None) -> int:
         # table was printed, measured here; frozen objects are skipped (1.1 s).
         gc.freeze()
         return status
-    from pipeviz.gui.app import run_app
+    _check_app_args(args, parser)
+    try:
+        from pipeviz.gui.app import run_app
 
-    return run_app(args)
+        return run_app(args)
+    except Exception as exc:
+        return _failed("pipeviz", exc)
 
 
 if __name__ == "__main__":

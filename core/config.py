@@ -2,8 +2,12 @@
 from __future__ import annotations
 
 import dataclasses
+import math
 from dataclasses import dataclass
+from numbers import Integral, Real
 from typing import Any
+
+from . import limits
 
 AUTOTUNE = -1
 """Knob value meaning "let tf.data's autotuner choose" (maps to `tf.data.AUTOTUNE`)."""
@@ -29,6 +33,12 @@ class PipelineConfig:
     storage_latency_ms: simulated storage latency per read request (a batch-sized block of
                         records, or a whole file with latency_per="file"), slept inside
                         tf.data's C++ threads so it never holds the Python GIL.
+
+    Ranges (checked here, whichever door a value comes through; see core/limits.py for the
+    bounds that follow the machine): prefetch -1 or 0..min(1024, a quarter of memory in
+    batches); parallel_reads 1..max(64, 16 x cores); parallel_map -1 or 1..the same;
+    batch_size 1..4096; shuffle_buffer 1..min(4M, a quarter of memory in records);
+    storage_latency_ms 0..10000; latency_per "batch" or "file".
     """
 
     prefetch: int = AUTOTUNE
@@ -41,15 +51,26 @@ class PipelineConfig:
     latency_per: str = LATENCY_PER_BATCH
 
     def __post_init__(self) -> None:
-        _check(self.prefetch >= 0 or self.prefetch == AUTOTUNE, "prefetch", self.prefetch,
-               "use 0 for off, a buffer size >= 1, or -1 for autotune")
-        _check(self.parallel_reads >= 1, "parallel_reads", self.parallel_reads, "use 1 or more")
-        _check(self.parallel_map >= 1 or self.parallel_map == AUTOTUNE, "parallel_map",
-               self.parallel_map, "use 1 or more, or -1 for autotune")
-        _check(1 <= self.batch_size <= 4096, "batch_size", self.batch_size, "use 1 to 4096")
-        _check(self.shuffle_buffer >= 1, "shuffle_buffer", self.shuffle_buffer, "use 1 or more")
-        _check(0 <= self.storage_latency_ms <= 10_000, "storage_latency_ms",
-               self.storage_latency_ms, "use 0 to 10000 ms")
+        for name in ("prefetch", "parallel_reads", "parallel_map", "batch_size", "shuffle_buffer"):
+            _check_int(name, getattr(self, name))
+        _check_type(isinstance(self.cache, bool), "cache", self.cache, "use true or false")
+        _check_real("storage_latency_ms", self.storage_latency_ms)
+        most = limits.max_parallel()
+        _check(1 <= self.batch_size <= MAX_BATCH_SIZE, "batch_size", self.batch_size,
+               f"use 1 to {MAX_BATCH_SIZE}")
+        most_prefetch = limits.max_prefetch(self.batch_size)
+        _check(0 <= self.prefetch <= most_prefetch or self.prefetch == AUTOTUNE, "prefetch",
+               self.prefetch, f"use 0 for off, a buffer of 1 to {most_prefetch} batches "
+                              f"(at batch size {self.batch_size} on this machine), or -1 for autotune")
+        _check(1 <= self.parallel_reads <= most, "parallel_reads", self.parallel_reads,
+               f"use 1 to {most} on this machine ({limits.cores()} cores)")
+        _check(1 <= self.parallel_map <= most or self.parallel_map == AUTOTUNE, "parallel_map",
+               self.parallel_map, f"use 1 to {most} on this machine, or -1 for autotune")
+        most_shuffle = limits.max_shuffle_buffer()
+        _check(1 <= self.shuffle_buffer <= most_shuffle, "shuffle_buffer", self.shuffle_buffer,
+               f"use 1 to {most_shuffle} records on this machine")
+        _check(0 <= self.storage_latency_ms <= MAX_LATENCY_MS, "storage_latency_ms",
+               self.storage_latency_ms, f"use 0 to {MAX_LATENCY_MS:g} ms")
         _check(self.latency_per in (LATENCY_PER_BATCH, LATENCY_PER_FILE), "latency_per",
                self.latency_per, f"use '{LATENCY_PER_BATCH}' or '{LATENCY_PER_FILE}'")
 
@@ -76,9 +97,43 @@ class PipelineConfig:
         return ", ".join(parts)
 
 
+MAX_BATCH_SIZE = 4096
+MAX_LATENCY_MS = 10_000.0
+MAX_EPOCHS = 100_000
+MAX_STEPS = 10**9
+"""Step counts (a step budget, the warm-up) beyond this would train for years here."""
+
+
 def _check(ok: bool, name: str, value: Any, hint: str) -> None:
     if not ok:
         raise ConfigError(f"{name}={value!r} is out of range: {hint}.")
+
+
+def _check_type(ok: bool, name: str, value: Any, hint: str) -> None:
+    if not ok:
+        raise ConfigError(f"{name}={value!r} is not a valid value: {hint}.")
+
+
+def _check_int(name: str, value: Any) -> None:
+    """Whole numbers only: a float or a string would reach tf.data (or a comparison) and
+    fail there, far from the door it came through."""
+    _check_type(isinstance(value, Integral) and not isinstance(value, bool), name, value,
+                "use a whole number")
+
+
+def _check_real(name: str, value: Any) -> None:
+    _check_type(isinstance(value, Real) and not isinstance(value, bool) and math.isfinite(value),
+                name, value, "use a finite number")
+
+
+def check_batch_fits(batch_size: int, train_examples: int) -> None:
+    """ConfigError unless the training data fills at least one batch: an epoch of no steps
+    would spin through its epochs without training (and without obeying Stop)."""
+    if train_examples < 1:
+        raise ConfigError("the data holds no training examples: load a data set with images in it.")
+    _check(batch_size <= train_examples, "batch_size", batch_size,
+           f"the data has only {train_examples} training examples, fewer than one batch; "
+           f"use a batch size up to {train_examples} or more data")
 
 
 def preset(name: str, base: PipelineConfig | None = None) -> PipelineConfig:
@@ -138,9 +193,28 @@ class TrainerConfig:
     compare input pipelines)."""
 
     def __post_init__(self) -> None:
-        _check(self.epochs >= 1, "epochs", self.epochs, "use 1 or more")
-        _check(self.learning_rate > 0, "learning_rate", self.learning_rate, "use a positive rate")
+        """Ranges: epochs 1..100000; learning_rate (0, 1]; steps_per_execution 1..256;
+        call_budget_ms None or (0, 10000]; seed 0..2**31-1; max_steps None or 1..10**9;
+        measure_after_step 0..10**9; summary_every 1..10**6."""
+        for name in ("epochs", "steps_per_execution", "seed", "measure_after_step", "summary_every"):
+            _check_int(name, getattr(self, name))
+        for name in ("max_steps",):
+            if getattr(self, name) is not None:
+                _check_int(name, getattr(self, name))
+        _check_real("learning_rate", self.learning_rate)
+        if self.call_budget_ms is not None:
+            _check_real("call_budget_ms", self.call_budget_ms)
+        _check(1 <= self.epochs <= MAX_EPOCHS, "epochs", self.epochs, f"use 1 to {MAX_EPOCHS}")
+        _check(0 < self.learning_rate <= 1, "learning_rate", self.learning_rate,
+               "use a positive rate up to 1")
         _check(1 <= self.steps_per_execution <= 256, "steps_per_execution",
                self.steps_per_execution, "use 1 to 256")
-        _check(self.call_budget_ms is None or self.call_budget_ms > 0, "call_budget_ms",
-               self.call_budget_ms, "use a positive time in ms, or None for fixed calls")
+        _check(self.call_budget_ms is None or 0 < self.call_budget_ms <= 10_000, "call_budget_ms",
+               self.call_budget_ms, "use a time in ms up to 10000, or None for fixed calls")
+        _check(0 <= self.seed < 2**31, "seed", self.seed, "use 0 to 2147483647")
+        _check(self.max_steps is None or 1 <= self.max_steps <= MAX_STEPS, "max_steps",
+               self.max_steps, f"use 1 to {MAX_STEPS} (None: no step budget)")
+        _check(0 <= self.measure_after_step <= MAX_STEPS, "measure_after_step",
+               self.measure_after_step, f"use 0 to {MAX_STEPS}")
+        _check(1 <= self.summary_every <= 10**6, "summary_every", self.summary_every,
+               "use 1 to 1000000")

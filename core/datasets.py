@@ -11,14 +11,16 @@ import logging
 import os
 import threading
 import zipfile
+import zlib
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Callable
 
 import numpy as np
 
-from . import synthetic
-from .idx import IMAGE_SIDE, DataError, load_idx_pair
+from . import limits, synthetic
+from .idx import IMAGE_SIDE, DataError, load_idx_pair, open_data_file
+from .safeio import is_special
 
 log = logging.getLogger(__name__)
 
@@ -82,6 +84,12 @@ def _make(train: tuple[np.ndarray, np.ndarray], val: tuple[np.ndarray, np.ndarra
         x_train, y_train, x_val, y_val = split_train_validation(*train)
     else:
         (x_train, y_train), (x_val, y_val) = train, val
+    where = source.path or source.description
+    if len(x_train) == 0:
+        raise DataError(where, "holds no training examples; give a file with MNIST images in it")
+    if len(x_val) == 0:
+        raise DataError(where, f"leaves no examples to validate on ({len(x_train)} in all); "
+                               "give at least 2 examples (or a test split)")
     return MnistData(x_train, y_train, x_val, y_val, source)
 
 
@@ -90,6 +98,10 @@ def _idx_file(folder: Path, split: str, kind: str) -> Path | None:
     ndim = 3 if kind == "images" else 1
     for stem in (f"{split}-{kind}-idx{ndim}-ubyte", f"{split}-{kind}.idx{ndim}-ubyte"):
         for name in (stem, stem + ".gz"):
+            special = is_special(folder / name)
+            if special:
+                raise DataError(folder / name, f"is {special}, not a regular file; "
+                                               "give MNIST data files")
             if (folder / name).is_file():
                 return folder / name
     return None
@@ -107,7 +119,7 @@ def load_folder(folder: Path) -> MnistData:
             raise DataError(folder, f"has {found} but not its matching "
                                     f"{'labels' if images else 'images'} file")
     if not pairs:
-        if (folder / "mnist.npz").is_file():
+        if (folder / "mnist.npz").is_file() or is_special(folder / "mnist.npz"):
             return load_npz(folder / "mnist.npz")
         raise DataError(folder, "holds no MNIST files: expected train-images-idx3-ubyte[.gz] "
                                 "and train-labels-idx1-ubyte[.gz] (or t10k-*), or mnist.npz")
@@ -118,7 +130,8 @@ def load_folder(folder: Path) -> MnistData:
     return _make(next(iter(pairs.values())), None, source)
 
 
-def _check_arrays(path: Path, images: np.ndarray, labels: np.ndarray, name: str) -> None:
+def _check_shapes(path: Path, images: np.ndarray, labels: np.ndarray, name: str) -> None:
+    """Shapes and dtypes (no values are read: this also runs on an npz's headers alone)."""
     if images.ndim != 3 or images.shape[1:] != (IMAGE_SIDE, IMAGE_SIDE):
         raise DataError(path, f"x_{name} has shape {images.shape}; expected (N, 28, 28) pixels")
     if labels.ndim != 1 or len(labels) != len(images):
@@ -126,24 +139,83 @@ def _check_arrays(path: Path, images: np.ndarray, labels: np.ndarray, name: str)
                               "expected one label per image")
     if images.dtype != np.uint8:
         raise DataError(path, f"x_{name} has dtype {images.dtype}; expected uint8 pixels 0-255")
+    if labels.dtype.kind not in "iuf":
+        raise DataError(path, f"y_{name} has dtype {labels.dtype}; expected whole-number labels 0-9")
+
+
+def _check_arrays(path: Path, images: np.ndarray, labels: np.ndarray, name: str) -> None:
+    _check_shapes(path, images, labels, name)
+    _check_labels(path, labels, name)
+
+
+def _check_labels(path: Path, labels: np.ndarray, name: str) -> None:
+    """Whole numbers 0-9. Float labels are taken only when every one is a whole number
+    (3.0): 2.5 or NaN would be truncated to a different class, so they are refused."""
+    if labels.dtype.kind == "f" and labels.size:
+        bad = labels[~np.isfinite(labels) | (labels != np.round(labels))]
+        if bad.size:
+            raise DataError(path, f"y_{name} holds {bad.size} labels that are not whole numbers "
+                                  f"(e.g. {bad[0]!r}); expected labels 0-9")
     if labels.size and (labels.min() < 0 or labels.max() > 9):
         raise DataError(path, f"y_{name} has labels outside 0-9")
+
+
+NPZ_KEYS = ("x_train", "y_train", "x_test", "y_test")
+
+
+def _npz_header(path: Path, archive: zipfile.ZipFile, key: str) -> np.ndarray:
+    """A stand-in with the shape and dtype of one array of the archive (no memory), after
+    checking that it is a plain array of a size this machine can hold and that the archive's
+    entry is as long as its header says."""
+    info = archive.getinfo(key + ".npy")
+    with archive.open(info) as member:
+        version = np.lib.format.read_magic(member)
+        if version == (1, 0):
+            shape, fortran, dtype = np.lib.format.read_array_header_1_0(member)
+        else:
+            shape, fortran, dtype = np.lib.format.read_array_header_2_0(member)
+        header_len = member.tell()
+    if dtype.hasobject:
+        raise DataError(path, f"{key} holds Python objects; only plain numeric arrays are read")
+    nbytes = int(np.prod(shape, dtype=np.int64)) * dtype.itemsize
+    if nbytes > limits.memory_budget():
+        raise DataError(path, f"{key} has shape {shape} ({nbytes / 2**30:.1f} GiB), more than "
+                              "this machine can hold; the file is damaged or not MNIST")
+    if info.file_size != header_len + nbytes:
+        raise DataError(path, f"{key} is {info.file_size} bytes but its header promises "
+                              f"{header_len + nbytes}; the file is damaged")
+    return np.broadcast_to(np.zeros((), dtype), shape)
+
+
+def _read_npz(path: Path) -> dict[str, np.ndarray]:
+    """The arrays pipeviz uses (NPZ_KEYS) of a regular .npz file (others are not read), read
+    only once every header agrees with MNIST's shapes: a small file that would expand to
+    gigabytes of the wrong thing is refused before it is expanded."""
+    with open_data_file(path) as raw:
+        with zipfile.ZipFile(raw) as archive:
+            names = {n[:-4] for n in archive.namelist() if n.endswith(".npy")}
+            headers = {key: _npz_header(path, archive, key) for key in NPZ_KEYS if key in names}
+            if not {"x_train", "y_train"} <= headers.keys():
+                raise DataError(path, "is missing keys x_train/y_train (has: "
+                                      f"{', '.join(sorted(names)) or 'none'}); expected a Keras mnist.npz")
+            for split in ("train", "test"):
+                if {f"x_{split}", f"y_{split}"} <= headers.keys():
+                    _check_shapes(path, headers[f"x_{split}"], headers[f"y_{split}"], split)
+            arrays = {}
+            for key in headers:
+                with archive.open(key + ".npy") as member:
+                    arrays[key] = np.lib.format.read_array(member, allow_pickle=False)
+            return arrays
 
 
 def load_npz(path: Path, kind: str = "npz") -> MnistData:
     """A Keras-style `mnist.npz` (x_train, y_train and optionally x_test, y_test)."""
     try:
-        with np.load(path, allow_pickle=False) as npz:
-            arrays = {key: npz[key] for key in npz.files}
-    except FileNotFoundError:
-        raise DataError(path, "file not found") from None
-    except (zipfile.BadZipFile, ValueError, OSError, EOFError) as exc:
+        arrays = _read_npz(path)
+    except (zipfile.BadZipFile, ValueError, OSError, EOFError, zlib.error) as exc:
         raise DataError(path, f"is not a readable .npz file ({exc})") from None
-    if not {"x_train", "y_train"} <= arrays.keys():
-        raise DataError(path, f"is missing keys x_train/y_train (has: {', '.join(sorted(arrays)) or 'none'}); "
-                              "expected a Keras mnist.npz")
-    train = arrays["x_train"], arrays["y_train"].astype(np.uint8, copy=False)
     _check_arrays(path, arrays["x_train"], arrays["y_train"], "train")
+    train = arrays["x_train"], arrays["y_train"].astype(np.uint8, copy=False)
     val = None
     if {"x_test", "y_test"} <= arrays.keys():
         _check_arrays(path, arrays["x_test"], arrays["y_test"], "test")
@@ -155,10 +227,17 @@ def load_npz(path: Path, kind: str = "npz") -> MnistData:
 def load_path(path: Path | str) -> MnistData:
     """The data a user named: a folder of IDX files or an `.npz` file."""
     path = Path(path).expanduser()
-    if path.is_dir():
-        return load_folder(path)
-    if not path.exists():
-        raise DataError(path, "does not exist; give a folder of MNIST IDX files or a mnist.npz")
+    try:
+        if path.is_dir():
+            return load_folder(path)
+        if not path.exists():
+            raise DataError(path, "does not exist; give a folder of MNIST IDX files or a mnist.npz")
+    except OSError as exc:  # a name too long, a folder that cannot be listed, ...
+        raise DataError(path, f"cannot be read ({exc.strerror or exc})") from None
+    special = is_special(path)
+    if special:
+        raise DataError(path, f"is {special}, not a regular file; give a folder of MNIST "
+                              "IDX files or a mnist.npz")
     if path.suffix == ".npz":
         return load_npz(path)
     raise DataError(path, "is neither a folder of MNIST IDX files nor a .npz file")

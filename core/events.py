@@ -142,8 +142,11 @@ class EventChannel:
 
     Two lanes: lossy events (steps, progress) in a ring of `lossy_capacity`
     where the oldest are dropped, and reliable events in a ring of `reliable_capacity`
-    (they come at most a few per epoch, so in practice none is lost). `drain()` returns
-    both lanes merged in the order they were put.
+    (they come at most a few per epoch, so in practice none is lost). A reconfiguration
+    storm could still fill it while the GUI thread is busy, so a `ConfigApplied` replaces
+    one not yet drained (only the latest config matters; its `changed` keeps every knob
+    changed in between) instead of taking a place. `drain()` returns both lanes merged in
+    the order they were put.
     """
 
     lossy_capacity: int = 4096
@@ -161,9 +164,25 @@ class EventChannel:
     def put(self, event: Event) -> None:
         lane = self._lossy if isinstance(event, LOSSY_TYPES) else self._reliable
         with self._lock:
+            if isinstance(event, ConfigApplied):
+                event = self._coalesce(event)
             if len(lane) == lane.maxlen:
                 self.dropped += 1
             lane.append((next(self._seq), event))
+
+    def _coalesce(self, event: ConfigApplied) -> ConfigApplied:
+        """Take a waiting ConfigApplied out of the reliable lane; the new one carries the
+        knobs both changed. Not across an epoch summary: the changes made during an epoch
+        stay with it. (Called with the lock held.)"""
+        for index in range(len(self._reliable) - 1, -1, -1):
+            waiting = self._reliable[index][1]
+            if isinstance(waiting, EpochSummary):
+                break
+            if isinstance(waiting, ConfigApplied):
+                del self._reliable[index]
+                changed = tuple(dict.fromkeys(waiting.changed + event.changed))
+                return ConfigApplied(event.step, event.t, event.config, changed)
+        return event
 
     def drain(self, max_events: int | None = None) -> list[Event]:
         """Remove and return queued events, oldest first (at most `max_events`)."""

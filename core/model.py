@@ -3,11 +3,14 @@ activation model, and `.keras` save/load with clear errors."""
 from __future__ import annotations
 
 import os
-import tempfile
+import re
+import time
 from pathlib import Path
 
 import keras
 import numpy as np
+
+from .safeio import remove_stale, temp_name
 
 INPUT_SHAPE = (28, 28, 1)
 LAYER_NAMES = ("conv", "pool", "flatten", "dense", "softmax")
@@ -46,22 +49,45 @@ def activations(act_model: keras.Model, image: np.ndarray) -> dict[str, np.ndarr
 
 def save_model(model: keras.Model, path: Path | str) -> Path:
     """Save as `.keras` via a temporary file in the same folder, renamed into place, so a
-    failed save never destroys an existing file."""
+    failed save never destroys an existing file. The temporary is removed on any failure
+    (an interrupt included); one left by a killed process (its name records the process)
+    is removed by the next save into that folder."""
     path = Path(path).expanduser()
     if path.suffix != ".keras":
         raise ModelFileError(f"{path}: model files must end in .keras")
+    remove_stale(path.parent, path.stem, ".keras")
+    _remove_old_mkstemp_temps(path)
+    tmp = path.parent / temp_name(path.stem, ".keras")
     try:
-        fd, tmp = tempfile.mkstemp(suffix=".keras", prefix=f".{path.stem}-", dir=path.parent)
+        with open(tmp, "xb"):
+            pass
     except OSError as exc:
         raise ModelFileError(f"{path}: cannot write to {path.parent} ({exc.strerror or exc})") from None
-    os.close(fd)
     try:
         model.save(tmp)
         os.replace(tmp, path)
-    except Exception as exc:
-        Path(tmp).unlink(missing_ok=True)
+    except BaseException as exc:
+        tmp.unlink(missing_ok=True)
+        if not isinstance(exc, Exception):
+            raise
         raise ModelFileError(f"{path}: saving failed ({exc})") from None
     return path
+
+
+LEGACY_TEMP_AGE_S = 3600
+
+
+def _remove_old_mkstemp_temps(path: Path) -> None:
+    """Earlier versions named the temporary `.STEM-XXXXXXXX.keras` (tempfile.mkstemp), which
+    does not say whose it is: those an hour old are a killed save's leftovers."""
+    pattern = re.compile(rf"^\.{re.escape(path.stem)}-[a-z0-9_]{{8}}\.keras$")
+    try:
+        for entry in os.scandir(path.parent):
+            if pattern.match(entry.name) and entry.is_file(follow_symlinks=False) and \
+                    time.time() - entry.stat().st_mtime > LEGACY_TEMP_AGE_S:
+                os.unlink(entry.path)
+    except OSError:
+        pass  # tidying up is best effort; the save itself reports real problems
 
 
 def load_model(path: Path | str) -> keras.Model:

@@ -12,8 +12,9 @@ import time
 from pathlib import Path
 from typing import Any
 
-from .config import PipelineConfig, TrainerConfig
+from .config import PipelineConfig, TrainerConfig, check_batch_fits
 from .events import ErrorEvent, EventChannel, Progress, StateChanged
+from .safeio import log_failure
 from .shards import Cancelled
 
 log = logging.getLogger(__name__)
@@ -84,15 +85,19 @@ class Session:
             self.sample_images = (data.val_images[:32], data.val_labels[:32])
             self._use_model(None)
             self._check_cancelled(cancel)
-            self.shards = prepare_shards(
+            shards = prepare_shards(
                 data, self.cache_dir,
                 progress=lambda done, total: self.channel.put(Progress("writing shards", done, total)),
                 cancelled=cancel.is_set)
+            self._check_cancelled(cancel)  # a newer source was asked for meanwhile
+            self.shards = shards
             self.channel.put(StateChanged(READY, self.source_description))
         except Cancelled:
             log.info("preparing the data was cancelled")
         except Exception as exc:
-            log.exception("preparing the data failed")
+            if cancel.is_set():
+                return
+            log_failure(log, "preparing the data failed", exc, logging.INFO)
             self.channel.put(ErrorEvent(str(exc)))
             self.channel.put(StateChanged("error", str(exc)))
 
@@ -105,9 +110,9 @@ class Session:
         """Prepare another data source (training must be stopped first)."""
         if self.training:
             raise RuntimeError("stop training before changing the data")
-        if self._loader is not None:  # the old source is no longer wanted
-            self._cancel_loader.set()
-            self._loader.join(30)  # bounded: a TensorFlow import cannot be interrupted
+        if self._loader is not None:  # the old source is no longer wanted: it gives up at
+            self._cancel_loader.set()  # its next check and reports nothing (not waited for:
+            # a slow read must not block the caller, the GUI thread)
         self.data_path, self.shards = path, None
         self.prepare()
 
@@ -210,7 +215,10 @@ class Session:
 
     def reconfigure(self, **changes: Any) -> PipelineConfig:
         """Change knobs now (live, if training). Raises ConfigError on a bad value."""
-        self.pipeline_config = self.pipeline_config.replace(**changes)
+        new = self.pipeline_config.replace(**changes)
+        if self.shards is not None:
+            check_batch_fits(new.batch_size, self.shards.train_count)
+        self.pipeline_config = new
         if self.training:
             self.trainer.reconfigure(self.pipeline_config)
         return self.pipeline_config

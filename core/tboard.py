@@ -3,9 +3,13 @@ in one run folder that `tensorboard --logdir <runs folder>` opens.
 
 Writing a scalar eagerly costs a few hundred microseconds, so the worker averages steps and
 writes every `every` steps (a fraction of a percent of step time) instead of every step.
+
+Output is optional, training is not: when the run folder cannot be written (unwritable, full
+disk, removed), `ScalarLog` warns once, turns itself off and training goes on.
 """
 from __future__ import annotations
 
+import logging
 import os
 import time
 from pathlib import Path
@@ -14,7 +18,10 @@ import numpy as np
 import tensorflow as tf
 
 from .events import EpochSummary
+from .safeio import short_reason
 from .stepstats import StepAccount
+
+log = logging.getLogger(__name__)
 
 STEP_TAGS = ("loss", "accuracy", "idle_fraction", "images_per_s", "input_wait_fraction",
              "host_fraction", "between_fraction")
@@ -45,9 +52,27 @@ class ScalarLog:
     def __init__(self, logdir: str | Path, every: int = 25):
         self.logdir = Path(logdir)
         self.every = every
-        self._writer = tf.summary.create_file_writer(str(self.logdir))
         self._quality = np.zeros(2)  # loss*n, hits*n
         self._account = StepAccount()  # the steps since the last point (core/stepstats.py)
+        self._writer = None
+        self.failed: str | None = None
+        """Why the scalars were turned off (None while they are written)."""
+        self._guard("create the event file", lambda: setattr(
+            self, "_writer", tf.summary.create_file_writer(str(self.logdir))))
+        if self.failed is not None:  # no 0-byte event file left behind
+            for path in self.logdir.glob("events.out.tfevents.*"):
+                _unlink_if_empty(path)
+
+    def _guard(self, what: str, write) -> None:
+        """Run `write`; on any failure warn once and write nothing more."""
+        if self.failed is not None:
+            return
+        try:
+            write()
+        except Exception as exc:  # disk full, folder gone, permissions: never stop training
+            self.failed = f"cannot {what} in {self.logdir} ({short_reason(exc)})"
+            log.warning("TensorBoard scalars turned off for this run: %s", self.failed)
+            self._writer = None
 
     @property
     def _steps(self) -> int:
@@ -67,24 +92,57 @@ class ScalarLog:
                   "idle_fraction": stats.idle_fraction, "images_per_s": stats.images_per_s,
                   "input_wait_fraction": stats.input_wait_fraction,
                   "host_fraction": stats.host_fraction, "between_fraction": stats.between_fraction}
-        with self._writer.as_default():
-            for tag in STEP_TAGS:
-                tf.summary.scalar(tag, float(values[tag]), step=step)
+        def write() -> None:
+            with self._writer.as_default():
+                for tag in STEP_TAGS:
+                    tf.summary.scalar(tag, float(values[tag]), step=step)
+        self._guard("write scalars", write)
         self._quality[:] = 0
         self._account.clear()
 
     def add_epoch(self, summary: EpochSummary) -> None:
         values = (summary.train_loss, summary.train_accuracy, summary.val_loss,
                   summary.val_accuracy, summary.idle_fraction, summary.images_per_s)
-        with self._writer.as_default():
-            for tag, value in zip(EPOCH_TAGS, values):
-                tf.summary.scalar(tag, float(value), step=summary.epoch + 1)
-        self._writer.flush()
+        def write() -> None:
+            with self._writer.as_default():
+                for tag, value in zip(EPOCH_TAGS, values):
+                    tf.summary.scalar(tag, float(value), step=summary.epoch + 1)
+            self._writer.flush()
+        self._guard("write scalars", write)
 
     def close(self, last_step: int) -> None:
         if self._steps:
             self._write(last_step)
-        self._writer.close()
+        self._guard("close the event file", lambda: self._writer and self._writer.close())
+
+
+def _unlink_if_empty(path: Path) -> bool:
+    try:
+        if path.stat().st_size == 0:
+            path.unlink()
+            return True
+    except OSError:
+        pass
+    return False
+
+
+def discard_failed_profile(logdir: str | Path, since: float, failed: bool = False) -> bool:
+    """Remove the empty capture files a profile left (written since `since`, time.time()),
+    or, when the profiler `failed`, every capture file it wrote (they are partial). True if
+    any was removed, i.e. the capture did not reach the disk whole."""
+    found = False
+    for path in profile_files(logdir):
+        try:
+            if path.stat().st_mtime < since - 1:
+                continue
+            if failed:
+                path.unlink()
+                found = True
+                continue
+        except OSError:
+            continue
+        found = _unlink_if_empty(path) or found
+    return found
 
 
 def read_scalars(logdir: str | Path) -> dict[str, list[tuple[int, float]]]:

@@ -25,10 +25,11 @@ from typing import Any
 
 import numpy as np
 
-from .config import ConfigError, PipelineConfig, TrainerConfig
+from .config import ConfigError, PipelineConfig, TrainerConfig, check_batch_fits
 from .events import (ConfigApplied, EpochSummary, ErrorEvent, EventChannel, ProfileCaptured,
                      StateChanged, StepEvent)
-from .shards import ShardSet
+from .safeio import log_failure, short_reason
+from .shards import ShardSet, invalidate
 from .stepstats import StepAccount
 from .tfsetup import configure_tensorflow
 
@@ -38,7 +39,7 @@ import keras  # noqa: E402  (after the thread set-up)
 from .pipeline import (StaleCache, TrainPipeline, retire_iterator, steps_in,  # noqa: E402
                        validation_dataset)
 from .steploop import STEP_FIELDS, StepLoop  # noqa: E402
-from .tboard import ScalarLog  # noqa: E402
+from .tboard import ScalarLog, discard_failed_profile  # noqa: E402
 
 log = logging.getLogger(__name__)
 
@@ -112,6 +113,7 @@ class Trainer:
         self.schedule = self.loop.schedule
         self._pipeline = TrainPipeline(shards, self.config.seed)
         self._pipeline_config = pipeline_config or PipelineConfig()
+        check_batch_fits(self._pipeline_config.batch_size, shards.train_count)
         self._commands: queue.SimpleQueue = queue.SimpleQueue()
         self._wake = threading.Event()
         self._thread: threading.Thread | None = None
@@ -148,6 +150,7 @@ class Trainer:
         self._scalars: ScalarLog | None = None
         self._profile: tuple[str, int] | None = None  # (logdir, steps to take) while capturing
         self._profiled_steps = 0
+        self._profile_started = 0.0
 
     @property
     def traces(self) -> int:
@@ -203,6 +206,7 @@ class Trainer:
         """Change pipeline knobs; they apply from the next step call. Returns the new config
         (validated here, so a bad value raises ConfigError in the caller's thread)."""
         new = (config or self._pipeline_config).replace(**changes)
+        check_batch_fits(new.batch_size, self.shards.train_count)
         self._send("reconfigure", new)
         return new
 
@@ -243,13 +247,22 @@ class Trainer:
         except _Stop:
             state = STOPPED
         except Exception as exc:  # report, never die silently in a thread
-            log.exception("training failed")
-            self.error = str(exc)
-            self.channel.put(ErrorEvent(f"Training failed: {exc}"))
+            log_failure(log, "training failed", exc, logging.INFO)
+            self.error = short_reason(exc)
+            self.channel.put(ErrorEvent(self._failure_message(exc)))
             state, detail = ERROR, str(exc)
         self._close_outputs()  # first: the last scalar point is stamped when the steps end
         self._take_prebuilt(None, -1)  # lets go of a next epoch that will not train
         self._set_state(state, detail)  # last: observers of the state see finished outputs
+
+    def _failure_message(self, exc: Exception) -> str:
+        """The cause without TensorFlow's graph trace; a damaged shard also marks the cache
+        for rebuilding (it changed after it was checked at start-up)."""
+        if isinstance(exc, tf.errors.DataLossError):
+            invalidate(self.shards)
+            return (f"Training failed: a shard file in {self.shards.folder} is damaged "
+                    f"({short_reason(exc)}); open the data again (or restart) to rebuild the cache.")
+        return f"Training failed: {short_reason(exc)}"
 
     def _close_outputs(self) -> None:
         try:
@@ -403,6 +416,7 @@ class Trainer:
             return
         self._profile = (logdir, steps)
         self._profiled_steps = 0
+        self._profile_started = time.time()
 
     def _count_profiled(self, steps: int) -> None:
         if self._profile is not None:
@@ -418,7 +432,12 @@ class Trainer:
         try:
             tf.profiler.experimental.stop()
         except Exception as exc:
+            discard_failed_profile(logdir, self._profile_started, failed=True)
             self.channel.put(ProfileCaptured(logdir, self._profiled_steps, f"the profiler failed: {exc}"))
+            return
+        if discard_failed_profile(logdir, self._profile_started):  # e.g. a full disk
+            self.channel.put(ProfileCaptured(logdir, self._profiled_steps,
+                                             f"the capture could not be written to {logdir}"))
             return
         self.channel.put(ProfileCaptured(logdir, self._profiled_steps))
 

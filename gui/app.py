@@ -27,13 +27,13 @@ def run_app(args: argparse.Namespace) -> int:
 
     from pipeviz.core.session import Session
 
-    from .settings import load_pipeline_config
+    from .settings import load_bool, load_pipeline_config, load_string
     from .window import MainWindow
 
     settings = QSettings()
-    data = args.data or settings.value("data_path") or None
+    data = args.data or load_string(settings, "data_path")
     session = Session(data, pipeline_config=load_pipeline_config(settings),
-                      write_scalars=settings.value("write_scalars", True, type=bool))
+                      write_scalars=load_bool(settings, "write_scalars", True))
     window = MainWindow(session, settings, defer_plots=True)
     window.show()
     splash.finish(window)
@@ -103,6 +103,23 @@ def _report_startup(app, window, path: Path, times: dict[str, float]) -> None:
     window.bridge.state.connect(on_state)
 
 
+def _save_image(pixmap, path: Path) -> bool:
+    """Write the image through a temporary file renamed into place (never half a file);
+    False, after one error line, when it cannot be written."""
+    from pipeviz.core.safeio import temp_name
+
+    tmp = path.parent / temp_name(path.stem, path.suffix)
+    try:
+        if not pixmap.save(str(tmp)):
+            raise OSError(f"Qt could not write {path.suffix or 'the'} image")
+        os.replace(tmp, path)
+        return True
+    except OSError as exc:
+        tmp.unlink(missing_ok=True)
+        log.error("cannot save the screenshot %s: %s", path, exc)
+        return False
+
+
 def _schedule_screenshot(app, window, path: Path, train_seconds: float) -> None:
     """Once the data is ready: train for `train_seconds`, save a PNG of the window, quit."""
     from PySide6.QtCore import QTimer
@@ -120,10 +137,11 @@ def _schedule_screenshot(app, window, path: Path, train_seconds: float) -> None:
             app.exit(1)
 
     def shoot() -> None:
-        window.grab().save(str(path))
-        log.warning("saved screenshot %s", path)
+        saved = _save_image(window.grab(), path)
+        if saved:
+            log.warning("saved screenshot %s", path)
         window.close()
-        app.exit(0)
+        app.exit(0 if saved else 2)
 
     window.resize(1280, 800)  # the documented size, whatever geometry was saved
     window.bridge.state.connect(on_state)

@@ -32,7 +32,7 @@ from .controls import ControlPanel
 from .diagram import PipelineDiagram
 from .gcguard import GuiThreadCollector
 from .learn import LearnPanel
-from .settings import save_pipeline_config
+from .settings import load_geometry, save_pipeline_config
 
 log = logging.getLogger(__name__)
 
@@ -86,8 +86,9 @@ class MainWindow(QMainWindow):
         self._connect()
         self._set_training_buttons(ready=False, running=False)
         self.resize(1280, 800)
-        if settings is not None and settings.value("geometry") is not None:
-            self.restoreGeometry(settings.value("geometry"))
+        geometry = load_geometry(settings) if settings is not None else None
+        if geometry is not None and not self.restoreGeometry(geometry):
+            log.warning("ignoring saved setting geometry: Qt could not restore it")
         if not defer_plots:
             self.build_plot_panels()
 
@@ -288,7 +289,11 @@ class MainWindow(QMainWindow):
         if not self.session.ready or self.session.training:
             return
         self._clear_run_views()
-        self.session.start()
+        try:
+            self.session.start()
+        except (ConfigError, RuntimeError) as exc:  # e.g. a batch larger than the data
+            self.show_error(str(exc))
+            return
         self._set_training_buttons(ready=True, running=True)
 
     def _clear_run_views(self) -> None:

@@ -95,3 +95,10 @@ def test_real_mnist_test_split_loads():
     data = load_path(SHARED_MNIST)
     assert (len(data.train_images), len(data.val_images)) == (8000, 2000)
     assert data.train_images.shape[1:] == (28, 28)
+
+
+def test_whole_float_labels_are_read_as_they_are(tmp_path):
+    np.savez(tmp_path / "m.npz", x_train=np.zeros((10, 28, 28), np.uint8),
+             y_train=np.arange(10, dtype=np.float32))
+    data = load_npz(tmp_path / "m.npz")
+    assert sorted(np.concatenate([data.train_labels, data.val_labels])) == list(range(10))
