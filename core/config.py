@@ -29,6 +29,9 @@ class PipelineConfig:
     storage_latency_ms: simulated storage latency per read request (a batch-sized block of
                         records, or a whole file with latency_per="file"), slept inside
                         tf.data's C++ threads so it never holds the Python GIL.
+    augment:            vary each training batch at random (affine, stroke thickness,
+                        elastic; core/augment.py) so the model reads drawn digits right.
+    parallel_augment:   augment calls run at once (1 = inline, AUTOTUNE = tf.data picks).
     """
 
     prefetch: int = AUTOTUNE
@@ -39,6 +42,8 @@ class PipelineConfig:
     shuffle_buffer: int = 1024
     storage_latency_ms: float = 0.0
     latency_per: str = LATENCY_PER_BATCH
+    augment: bool = True
+    parallel_augment: int = AUTOTUNE
 
     def __post_init__(self) -> None:
         _check(self.prefetch >= 0 or self.prefetch == AUTOTUNE, "prefetch", self.prefetch,
@@ -52,6 +57,8 @@ class PipelineConfig:
                self.storage_latency_ms, "use 0 to 10000 ms")
         _check(self.latency_per in (LATENCY_PER_BATCH, LATENCY_PER_FILE), "latency_per",
                self.latency_per, f"use '{LATENCY_PER_BATCH}' or '{LATENCY_PER_FILE}'")
+        _check(self.parallel_augment >= 1 or self.parallel_augment == AUTOTUNE, "parallel_augment",
+               self.parallel_augment, "use 1 or more, or -1 for autotune")
 
     def replace(self, **changes: Any) -> "PipelineConfig":
         return dataclasses.replace(self, **changes)
@@ -62,7 +69,8 @@ class PipelineConfig:
 
     @property
     def uses_autotune(self) -> bool:
-        return AUTOTUNE in (self.prefetch, self.parallel_map)
+        return AUTOTUNE in (self.prefetch, self.parallel_map) or (
+            self.augment and self.parallel_augment == AUTOTUNE)
 
     def describe(self) -> str:
         """A short human summary, e.g. 'prefetch 2, 4 reads, map x1, cache, 5 ms/batch'."""
@@ -70,7 +78,8 @@ class PipelineConfig:
             return "auto" if value == AUTOTUNE else str(value)
         parts = ["prefetch " + ("off" if self.prefetch == 0 else knob(self.prefetch)),
                  f"reads x{self.parallel_reads}", f"map x{knob(self.parallel_map)}",
-                 "cache" if self.cache else "no cache", f"batch {self.batch_size}"]
+                 "cache" if self.cache else "no cache", f"batch {self.batch_size}",
+                 f"augment x{knob(self.parallel_augment)}" if self.augment else "no augment"]
         if self.storage_latency_ms:
             parts.append(f"{self.storage_latency_ms:g} ms/{self.latency_per}")
         return ", ".join(parts)

@@ -45,6 +45,9 @@ class StepEvent:
     counted by the pipeline itself (a counter bumped as each batch enters the buffer)."""
     t_started: float = 0.0
     """When the pipeline asked for this batch (its read began); 0 if not recorded."""
+    t_augmented: float = 0.0
+    """When the Augment stage finished this batch (= t_normalized with augment off); 0 if
+    not recorded."""
 
     @property
     def idle_fraction(self) -> float:

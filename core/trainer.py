@@ -395,7 +395,8 @@ class Trainer:
             t_loaded=float(out["t_loaded"][i]), t_normalized=float(out["t_normalized"][i]),
             t_enqueued=float(out["t_enqueued"][i]), t_requested=float(out["t_requested"][i]),
             t_taken=float(out["t_taken"][i]), t_trained=float(out["t_trained"][i]),
-            buffer_after_take=int(out["buffered"][i]), t_started=float(out["t_started"][i]))
+            buffer_after_take=int(out["buffered"][i]), t_started=float(out["t_started"][i]),
+            t_augmented=float(out["t_augmented"][i]))
 
     def _finish_pass(self, segment: _Segment) -> None:
         """Read the iterator to its end: it must be empty (exactly once), and a cache that
