@@ -93,26 +93,32 @@ def _check(ok: bool, name: str, value: Any, hint: str) -> None:
 def preset(name: str, base: PipelineConfig | None = None) -> PipelineConfig:
     """The named configurations the bench and the experiment sweep compare.
 
-    naive: nothing (one file at a time, inline map, no prefetch, no cache); prefetch: naive
-    plus a prefetch buffer; parallel: naive plus parallel reads and maps; cache: naive plus
-    an in-memory cache; all: every feature. Batch size, shuffle buffer and storage latency
-    come from `base`.
+    naive: nothing (one file at a time, inline map and augment, no prefetch, no cache);
+    no-augment: naive without the Augment stage (the difference is its cost); prefetch: naive
+    plus a prefetch buffer; parallel: naive plus parallel reads, maps and augment;
+    parallel-augment: naive plus a parallel Augment stage only; cache: naive plus an
+    in-memory cache; all: every feature. Batch size, shuffle buffer and storage latency
+    come from `base`; the Augment stage is on in all but no-augment.
     """
     base = base or PipelineConfig()
-    naive = base.replace(prefetch=0, parallel_reads=1, parallel_map=1, cache=False)
+    naive = base.replace(prefetch=0, parallel_reads=1, parallel_map=1, cache=False, augment=True,
+                         parallel_augment=1)
     presets = {
         "naive": naive,
+        "no-augment": naive.replace(augment=False),
         "prefetch": naive.replace(prefetch=AUTOTUNE),
-        "parallel": naive.replace(parallel_reads=4, parallel_map=AUTOTUNE),
+        "parallel": naive.replace(parallel_reads=4, parallel_map=AUTOTUNE, parallel_augment=AUTOTUNE),
+        "parallel-augment": naive.replace(parallel_augment=AUTOTUNE),
         "cache": naive.replace(cache=True),
-        "all": naive.replace(prefetch=AUTOTUNE, parallel_reads=4, parallel_map=AUTOTUNE, cache=True),
+        "all": naive.replace(prefetch=AUTOTUNE, parallel_reads=4, parallel_map=AUTOTUNE,
+                             parallel_augment=AUTOTUNE, cache=True),
     }
     if name not in presets:
         raise ConfigError(f"unknown config {name!r}: choose from {', '.join(presets)}.")
     return presets[name]
 
 
-PRESET_NAMES = ("naive", "prefetch", "parallel", "cache", "all")
+PRESET_NAMES = ("naive", "no-augment", "prefetch", "parallel", "parallel-augment", "cache", "all")
 
 
 @dataclass(frozen=True, slots=True)

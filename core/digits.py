@@ -79,6 +79,26 @@ def normalize_thickness(fine: np.ndarray, target: float) -> np.ndarray:
     return _disk_filter(fine, abs(change), grow=change > 0)
 
 
+def shape_doubt(drawing: np.ndarray) -> str:
+    """Why a drawing does not look like a digit ("" when it may be one): every digit is
+    taller than wide, so a dash or a wide scribble is not one, nor is a speck. A model
+    trained on digits still gives such a drawing a confident-looking class (a dash read as
+    "4 99%"), so the panel says it is unsure instead."""
+    drawing = np.nan_to_num(np.asarray(drawing, dtype=np.float64), nan=0.0)
+    if drawing.ndim != 2 or drawing.size == 0:
+        return ""
+    ink_rows = np.flatnonzero(drawing.max(axis=1) > INK_THRESHOLD)
+    ink_cols = np.flatnonzero(drawing.max(axis=0) > INK_THRESHOLD)
+    if len(ink_rows) == 0:
+        return ""
+    height, width = ink_rows[-1] - ink_rows[0] + 1, ink_cols[-1] - ink_cols[0] + 1
+    if max(height, width) < 0.08 * max(drawing.shape):
+        return "too small to read: draw larger"
+    if width > 1.6 * height:
+        return "wider than any digit (a dash?)"
+    return ""
+
+
 def to_mnist(drawing: np.ndarray) -> np.ndarray | None:
     """A drawing (any size, ink bright on dark, values in [0, 1]) -> a 28x28 float32 image in
     [0, 1], or None when there is no ink to read."""

@@ -64,6 +64,11 @@ class StepEvent:
         return self.t_started if 0 < self.t_started <= self.t_loaded else self.t_loaded
 
     @property
+    def t_augmented_or_normalized(self) -> float:
+        """The end of the Augment stage; t_normalized when it was not recorded."""
+        return self.t_augmented if self.t_augmented >= self.t_normalized else self.t_normalized
+
+    @property
     def buffer_wait_s(self) -> float:
         """How long the batch sat ready in the prefetch buffer before a step took it."""
         return max(0.0, self.t_taken - self.t_enqueued)

@@ -85,7 +85,9 @@ class StepLoop:
                     t_trained = tf.timestamp()
                 values = {"t_requested": t_requested, "t_taken": t_taken, "t_trained": t_trained,
                           "loss": loss, "accuracy": accuracy, "buffered": tf.maximum(in_buffer, 0),
-                          "batch_size": tf.shape(batch["label"])[0],
+                          # the epoch's examples in the batch (the Augment stage adds a few
+                          # printed-style digits that are not, see core/augment.py)
+                          "batch_size": tf.shape(batch["id"])[0],
                           **{k: batch.get(k, tf.constant(0.0, tf.float64)) for k in STAMP_KEYS}}
                 rows = rows.write(i, tf.stack([tf.cast(values[k], tf.float64) for k in STEP_FIELDS]))
                 ids = ids.write(i, batch["id"])

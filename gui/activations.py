@@ -100,6 +100,18 @@ class ActivationsView(QWidget):
         painter.end()
 
 
+def prediction_text(p: "Prediction", origin: str) -> str:
+    """The digit panel's reading: the digit and its probability, or, when the model should not
+    be trusted (p.doubt), "unsure" with the runner-up and the reason."""
+    top = f"{100 * p.probabilities[p.digit]:.0f}%"
+    footer = f"<br><small>model: {origin}</small>"
+    if not p.doubt:
+        return f"<b style='font-size:18pt'>{p.digit}</b> {top}{footer}"
+    second = f"{100 * p.probabilities[p.runner_up]:.0f}%"
+    return (f"<b style='font-size:14pt; color:#a05a00'>unsure</b><br>{p.digit} {top}, "
+            f"or {p.runner_up} {second}<br><small>{p.doubt}</small>{footer}")
+
+
 class PredictionBars(QWidget):
     """The softmax: one labelled bar per digit; the top class in a strong colour."""
 

@@ -17,8 +17,9 @@ from PySide6.QtWidgets import QGraphicsItem
 
 from pipeviz.core.events import StepEvent
 
-ROWS = ("read", "normalize", "buffer", "train")
-ROW_COLORS = {"read": (70, 130, 200), "normalize": (120, 90, 200), "buffer": (230, 170, 40),
+ROWS = ("read", "normalize", "augment", "buffer", "train")
+ROW_COLORS = {"read": (70, 130, 200), "normalize": (120, 90, 200), "augment": (200, 90, 160),
+              "buffer": (230, 170, 40),
               "train": (60, 160, 90), "wait": (215, 60, 50)}
 BOX_HEIGHT = 0.7
 
@@ -36,8 +37,9 @@ class Boxes:
 
 def boxes_of(steps: Sequence[StepEvent], t0: float | None = None) -> Boxes:
     """The timeline boxes of `steps`: read = asked for until built; normalize = built until
-    normalized; buffer = in the prefetch buffer until taken; train = taken until updated;
-    wait (drawn on the train row) = the step asked for the batch until it got it."""
+    normalized; augment = normalized until augmented (empty with augment off); buffer = in
+    the prefetch buffer until taken; train = taken until updated; wait (drawn on the train
+    row) = the step asked for the batch until it got it."""
     if t0 is None:
         t0 = min((e.read_start for e in steps), default=0.0)
     def span(start: str, end: str) -> tuple[np.ndarray, np.ndarray]:
@@ -46,6 +48,7 @@ def boxes_of(steps: Sequence[StepEvent], t0: float | None = None) -> Boxes:
         return a, np.maximum(a, b)
     return Boxes(t0, {"read": span("read_start", "t_loaded"),
                       "normalize": span("t_loaded", "t_normalized"),
+                      "augment": span("t_normalized", "t_augmented_or_normalized"),
                       "buffer": span("t_enqueued", "t_taken"),
                       "train": span("t_taken", "t_trained"),
                       "wait": span("t_requested", "t_taken")})

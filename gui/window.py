@@ -12,7 +12,7 @@ from PySide6.QtWidgets import (QApplication, QFileDialog, QHBoxLayout, QLabel, Q
                                QTableWidgetItem, QTabWidget, QVBoxLayout, QWidget)
 
 from pipeviz.core.config import ConfigError
-from pipeviz.core.digits import to_mnist
+from pipeviz.core.digits import shape_doubt, to_mnist
 from pipeviz.core.events import (ConfigApplied, EpochSummary, ProfileCaptured, StateChanged,
                                  SweepProgress, images_per_second)
 from pipeviz.core.experiment import SweepConfigDone, SweepFinished
@@ -20,7 +20,7 @@ from pipeviz.core.learn import KnobEvidence, evidence, observe
 from pipeviz.core.session import READY, Session
 from pipeviz.core.timeline import Timeline
 
-from .activations import ActivationsView, PredictionBars
+from .activations import ActivationsView, PredictionBars, prediction_text
 from .advisor import AdvisorPanel
 from .bridge import EventBridge
 from .canvas import DigitCanvas
@@ -426,7 +426,8 @@ class MainWindow(QMainWindow):
         predictor = self.session.predictor
         self._digit_dirty = False
         self._last_prediction_at = time.monotonic()
-        image = to_mnist(self.canvas.drawing())
+        drawing = self.canvas.drawing()
+        image = to_mnist(drawing)
         if image is None or predictor is None:
             self.prediction = None
             self.preview.clear()
@@ -434,14 +435,11 @@ class MainWindow(QMainWindow):
             self.prediction_bars.show_probabilities(None)
             self.activations.show_prediction(None)
             return
-        self.prediction = predictor.predict(image)
+        self.prediction = predictor.predict(image, shape_doubt(drawing))
         pixels = np.ascontiguousarray((image * 255).astype(np.uint8))
         preview = QImage(pixels.data, 28, 28, 28, QImage.Format.Format_Grayscale8).copy()
         self.preview.setPixmap(QPixmap.fromImage(preview).scaled(84, 84))
-        p = self.prediction
-        self.prediction_label.setText(
-            f"<b style='font-size:18pt'>{p.digit}</b> {100 * p.probabilities[p.digit]:.0f}%"
-            f"<br><small>model: {self.session.model_origin}</small>")
+        self.prediction_label.setText(prediction_text(self.prediction, self.session.model_origin))
         self.prediction_bars.show_probabilities(p.probabilities)
         self.activations.show_prediction(p)
 

@@ -103,7 +103,8 @@ def test_exactly_once_under_random_live_reconfiguration(small_shards, step_loop)
         config = config.replace(
             prefetch=rng.choice([0, 1, 3, -1]), parallel_reads=rng.choice([1, 2, 4]),
             parallel_map=rng.choice([1, 2, -1]), cache=rng.choice([False, True]),
-            batch_size=rng.choice([16, 32, 50]), storage_latency_ms=rng.choice([0, 0.5, 2]))
+            batch_size=rng.choice([16, 32, 50]), storage_latency_ms=rng.choice([0, 0.5, 2]),
+            augment=rng.choice([False, True]), parallel_augment=rng.choice([1, 2, -1]))
         trainer.reconfigure(config)
         changes += config != previous
         if changes % 15 == 0:  # now and then let a rebuild finish, however slow the machine

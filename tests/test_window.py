@@ -17,7 +17,8 @@ def test_widgets_have_stable_names(window):
                        ("parallelReadsToggle", QCheckBox), ("storageLatencySlider", QSlider),
                        ("batchSizeSpin", QSpinBox), ("epochTable", QTableWidget),
                        ("clearCanvasButton", QPushButton), ("resetButton", QPushButton),
-                       ("epochsSpin", QSpinBox), ("balanceLatencyButton", QPushButton)):
+                       ("epochsSpin", QSpinBox), ("balanceLatencyButton", QPushButton),
+                       ("augmentToggle", QCheckBox), ("parallelAugmentToggle", QCheckBox)):
         assert window.findChild(kind, name) is not None, name
     for name in ("pipelineDiagram", "lossPlot", "accuracyPlot", "idlePlot", "digitCanvas",
                  "activationsView", "predictionBars"):
@@ -129,7 +130,8 @@ def test_settings_round_trip(tmp_path):
     from PySide6.QtCore import QSettings
     from pipeviz.gui.settings import load_pipeline_config, save_pipeline_config
     settings = QSettings(str(tmp_path / "s.ini"), QSettings.Format.IniFormat)
-    config = PipelineConfig(prefetch=0, cache=True, batch_size=64, storage_latency_ms=3.5)
+    config = PipelineConfig(prefetch=0, cache=True, batch_size=64, storage_latency_ms=3.5,
+                            augment=False, parallel_augment=1)
     save_pipeline_config(settings, config)
     settings.sync()
     again = QSettings(str(tmp_path / "s.ini"), QSettings.Format.IniFormat)
