@@ -8,8 +8,9 @@ itself. Augmenting each batch with what varies between hands makes it read drawi
 - an affine warp per image: rotation, scale (each axis), shear (slant) and a small shift,
   about MNIST's centre of mass, as one `ImageProjectiveTransformV3` call for the batch;
 - stroke thickness: a blend towards a 3x3 grey dilation (thicker) or erosion (thinner);
-- an elastic wobble: a smooth random displacement field (coarse noise upsampled) sampled
-  bilinearly, like a hand that does not draw straight lines.
+- an elastic wobble: a smooth random displacement field (coarse noise interpolated) sampled
+  bilinearly, like a hand that does not draw straight lines;
+- printed-style digits (core/stylebank.py) appended to the batch with their labels.
 
 All of it is vectorized over the batch (no per-image Python or tf.map_fn) and stateless:
 the random numbers come from the pipeline's seed and the batch's example ids, so the result
@@ -21,6 +22,7 @@ from __future__ import annotations
 import math
 from dataclasses import dataclass
 
+import numpy as np
 import tensorflow as tf
 
 from .stylebank import style_bank
@@ -91,28 +93,37 @@ def _thickness(images: tf.Tensor, seed: tf.Tensor, s: AugmentSettings) -> tf.Ten
                     images - weight * (eroded - images))
 
 
+def _upsampling(size: int, cells: int) -> np.ndarray:
+    """(size, cells) linear interpolation weights from `cells` control points spread over
+    `size` pixels (rows sum to 1): a coarse field times it on both sides is smooth."""
+    at = np.linspace(0, cells - 1, size)
+    weights = np.maximum(0.0, 1.0 - np.abs(at[:, None] - np.arange(cells)[None, :]))
+    return weights.astype(np.float32)
+
+
 def _elastic(images: tf.Tensor, seed: tf.Tensor, s: AugmentSettings) -> tf.Tensor:
-    """Move each pixel by a smooth random displacement (bilinear sampling, zeros outside)."""
+    """Move each pixel by a smooth random displacement (bilinear sampling, zeros outside).
+    The field is a coarse random grid interpolated to every pixel (two small matmuls), and
+    the four neighbours of every sample come from one gather over the flattened batch."""
     n = tf.shape(images)[0]
     h, w = images.shape[1], images.shape[2]
     coarse = _uniform([n, s.elastic_grid, s.elastic_grid, 2], seed, s.elastic_px)
-    flow = tf.image.resize(coarse, [h, w], method="bicubic")  # (n, h, w, 2): dy, dx
-    ys, xs = tf.meshgrid(tf.range(h, dtype=tf.float32), tf.range(w, dtype=tf.float32), indexing="ij")
-    y = ys[None] + flow[..., 0]
-    x = xs[None] + flow[..., 1]
+    up_y, up_x = tf.constant(_upsampling(h, s.elastic_grid)), tf.constant(_upsampling(w, s.elastic_grid))
+    flow = tf.einsum("yi,nijc,xj->nyxc", up_y, coarse, up_x)  # (n, h, w, 2): dy, dx
+    ys, xs = np.meshgrid(np.arange(h, dtype=np.float32), np.arange(w, dtype=np.float32), indexing="ij")
+    y = tf.clip_by_value(ys[None] + flow[..., 0], -1.0, h - 1.0)
+    x = tf.clip_by_value(xs[None] + flow[..., 1], -1.0, w - 1.0)
     y0, x0 = tf.floor(y), tf.floor(x)
-    fy, fx = (y - y0)[..., None], (x - x0)[..., None]
-    padded = tf.pad(images, [[0, 0], [1, 1], [1, 1], [0, 0]])  # a zero border for samples outside
-    batch = tf.broadcast_to(tf.range(n)[:, None, None], tf.shape(y0, out_type=tf.int32))
-
-    def at(yy: tf.Tensor, xx: tf.Tensor) -> tf.Tensor:
-        yi = tf.cast(tf.clip_by_value(yy + 1, 0, h + 1), tf.int32)
-        xi = tf.cast(tf.clip_by_value(xx + 1, 0, w + 1), tf.int32)
-        return tf.gather_nd(padded, tf.stack([batch, yi, xi], axis=-1))
-
-    top = at(y0, x0) * (1 - fx) + at(y0, x0 + 1) * fx
-    bottom = at(y0 + 1, x0) * (1 - fx) + at(y0 + 1, x0 + 1) * fx
-    return top * (1 - fy) + bottom * fy
+    fy, fx = y - y0, x - x0
+    # a zero border of one pixel: samples outside the image read zeros
+    padded = tf.reshape(tf.pad(images, [[0, 0], [1, 1], [1, 1], [0, 0]]), [-1])
+    yi, xi = tf.cast(y0, tf.int32) + 1, tf.cast(x0, tf.int32) + 1  # in the padded image
+    base = tf.range(n)[:, None, None] * ((h + 2) * (w + 2))
+    corner = base + yi * (w + 2) + xi
+    tl, tr, bl, br = tf.unstack(tf.gather(padded, tf.stack(
+        [corner, corner + 1, corner + w + 2, corner + w + 3], axis=-1)), axis=-1)
+    out = (tl * (1 - fx) + tr * fx) * (1 - fy) + (bl * (1 - fx) + br * fx) * fy
+    return out[..., None]
 
 
 def batch_seed(seed: int | tf.Tensor, ids: tf.Tensor) -> tf.Tensor:

@@ -38,7 +38,7 @@ def _chain(*parts: np.ndarray) -> np.ndarray:
 
 
 def _zero(u):
-    rx = u(.28, .42)
+    rx = u(.18, .42)  # condensed faces and quick hands make narrow zeros
     return [_arc(.5, .5, rx, .45, -90 + u(-20, 20), 270 + u(-5, 15))]
 
 

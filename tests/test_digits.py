@@ -101,3 +101,28 @@ def test_fuzz_any_drawing_gives_none_or_a_valid_image(drawing):
     if image is not None:
         assert image.shape == (28, 28) and np.isfinite(image).all()
         assert 0 <= image.min() and image.max() <= 1
+
+
+def test_shape_doubt_flags_what_is_not_a_digit():
+    from pipeviz.core.digits import shape_doubt
+    dash = np.zeros((280, 280))
+    dash[135:144, 60:220] = 1.0
+    assert "dash" in shape_doubt(dash)
+    speck = np.zeros((280, 280))
+    speck[100:108, 100:108] = 1.0
+    assert "small" in shape_doubt(speck)
+    assert shape_doubt(pen_drawing(0.5)) == "", "an 8 is digit-like"
+    assert shape_doubt(np.zeros((280, 280))) == ""
+
+
+def test_prediction_says_when_it_is_unsure():
+    from pipeviz.core.predict import Prediction
+
+    def reading(probabilities, doubt=""):
+        return Prediction(np.zeros((28, 28)), {"softmax": np.array(probabilities)}, doubt)
+
+    sure = reading([0.01] * 4 + [0.91] + [0.01] * 5)
+    assert sure.digit == 4 and sure.doubt == ""
+    weak = reading([0.0] * 7 + [0.55, 0.0, 0.45])
+    assert weak.digit == 7 and weak.runner_up == 9 and "55%" in weak.doubt
+    assert reading([0.0] * 4 + [0.99] + [0.0] * 4 + [0.01], "wider than any digit").doubt
