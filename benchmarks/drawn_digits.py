@@ -11,6 +11,10 @@ The model is the one the app trains by default: `Session` with `TrainerConfig(ep
 otherwise defaults, on the real MNIST split, saved with `save_model` (or `--model FILE`).
 
     python benchmarks/drawn_digits.py [--data PATH] [--model FILE.keras] [--repeats 2]
+
+`--hershey` draws seven Hershey stroke fonts instead (typeset and script digits designed by
+someone else entirely: a cross-check that the styles here were not tuned to the model);
+it needs `pip install hershey-fonts`, which pipeviz itself does not.
 """
 from __future__ import annotations
 
@@ -131,6 +135,36 @@ def drawings(repeats: int, seed: int = 0, styles: dict | None = None):
     return rows, np.stack(images)
 
 
+HERSHEY_FONTS = ("futural", "futuram", "rowmant", "timesi", "scripts", "scriptc", "cursive")
+
+
+def hershey_styles() -> dict:
+    """The digits of seven Hershey fonts as unit-box strokes: name -> (glyphs, aspects, 0)."""
+    from HersheyFonts import HersheyFonts
+
+    styles = {}
+    for name in HERSHEY_FONTS:
+        font = HersheyFonts()
+        font.load_default_font(name)
+        glyphs, aspects = {}, []
+        for digit in range(10):
+            strokes: list[list] = []
+            for start, end in font.lines_for_text(str(digit)):
+                if strokes and np.allclose(strokes[-1][-1], start):
+                    strokes[-1].append(end)
+                else:
+                    strokes.append([start, end])
+            points = np.concatenate([np.array(s, float) for s in strokes])
+            lo, hi = points.min(axis=0), points.max(axis=0)
+            size = np.maximum(hi - lo, 1e-9)
+            glyphs[digit] = [list(zip((np.array(s)[:, 0] - lo[0]) / size[0] if hi[0] > lo[0] else
+                                      np.full(len(s), 0.5), (np.array(s)[:, 1] - lo[1]) / size[1]))
+                             for s in strokes]
+            aspects.append(max(size[0] / size[1], 0.01))
+        styles[name] = (glyphs, aspects, 0.0)
+    return styles
+
+
 def train_default_model(data: str, path: Path) -> dict:
     """Train as the app does by default (5 epochs) and save the model; its history."""
     from pipeviz.core.config import TrainerConfig
@@ -171,6 +205,8 @@ def main() -> None:
     parser.add_argument("--repeats", type=int, default=2,
                         help="drawings per style, digit, size and position (%(default)s)")
     parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument("--hershey", action="store_true",
+                        help="draw seven Hershey fonts instead (needs pip install hershey-fonts)")
     args = parser.parse_args()
     from pipeviz.core.model import load_model
 
@@ -183,7 +219,7 @@ def main() -> None:
         print(f"trained 5 epochs in {result['training']['train_seconds']} s, held-out accuracy "
               f"{result['training']['val_accuracy']:.4f}")
     model = load_model(model_path)
-    rows, images = drawings(args.repeats, args.seed)
+    rows, images = drawings(args.repeats, args.seed, hershey_styles() if args.hershey else None)
     probs = model.predict(images[..., None], batch_size=256, verbose=0)
     predicted = probs.argmax(axis=1)
     labels = np.array([r["digit"] for r in rows])
@@ -196,6 +232,7 @@ def main() -> None:
         "confusion": confusion.tolist(),
         "wrong_confidence_median": round(float(np.median(probs.max(axis=1)[~hits])), 3) if (~hits).any() else None,
     })
+    result["styles_from"] = "Hershey fonts (hershey-fonts)" if args.hershey else "benchmarks/glyphs.py"
     print(f"{len(rows)} drawings, overall {result['overall']:.1%}")
     for key in ("digit", "size", "style", "position"):
         table = result[f"per_{key}"]

@@ -435,11 +435,11 @@ class MainWindow(QMainWindow):
             self.prediction_bars.show_probabilities(None)
             self.activations.show_prediction(None)
             return
-        self.prediction = predictor.predict(image, shape_doubt(drawing))
+        self.prediction = p = predictor.predict(image, shape_doubt(drawing))
         pixels = np.ascontiguousarray((image * 255).astype(np.uint8))
         preview = QImage(pixels.data, 28, 28, 28, QImage.Format.Format_Grayscale8).copy()
         self.preview.setPixmap(QPixmap.fromImage(preview).scaled(84, 84))
-        self.prediction_label.setText(prediction_text(self.prediction, self.session.model_origin))
+        self.prediction_label.setText(prediction_text(p, self.session.model_origin))
         self.prediction_bars.show_probabilities(p.probabilities)
         self.activations.show_prediction(p)
 

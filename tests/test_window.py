@@ -84,7 +84,7 @@ def test_drawing_updates_prediction_and_activations(window, qtbot):
     bars = window.prediction_bars.probabilities
     assert bars is not None and abs(bars.sum() - 1) < 1e-4
     assert window.activations.prediction is window.prediction
-    assert len(window.activations._images) == 4
+    assert len(window.activations._images) == len(window.activations.ROWS) == 6, "every layer shown"
     assert window.preview.pixmap() is not None and not window.preview.pixmap().isNull()
     ink = window.prediction.image
     assert ink[:, 12:16].sum() > ink[:, :8].sum(), "the model input is the centred stroke"
