@@ -68,11 +68,12 @@ class ControlPanel(QWidget):
         self.parallel_map_toggle = QCheckBox("Parallel normalize (autotuned)")
         self.parallel_map_toggle.setObjectName("parallelMapToggle")
         form.addRow(self.parallel_map_toggle)
-        self.augment_toggle = QCheckBox("Augment (warp, thickness, printed digits)")
+        self.augment_toggle = QCheckBox("Augment")
         self.augment_toggle.setObjectName("augmentToggle")
-        self.augment_toggle.setToolTip("Vary every training batch at random so the model reads "
-                                       "drawn digits right (costs CPU time per batch)")
-        self.parallel_augment_toggle = QCheckBox("parallel (autotuned)")
+        self.augment_toggle.setToolTip("Vary every training batch at random (warp, stroke "
+                                       "thickness, elastic wobble, printed-style digits) so the "
+                                       "model reads drawn digits right; costs CPU time per batch")
+        self.parallel_augment_toggle = QCheckBox("in parallel (autotuned)")
         self.parallel_augment_toggle.setObjectName("parallelAugmentToggle")
         augment_row = QHBoxLayout()
         augment_row.addWidget(self.augment_toggle)
