@@ -85,11 +85,11 @@ def shape_doubt(drawing: np.ndarray) -> str:
     taller than wide, so a dash or a wide scribble is not one, nor is a speck. A model
     trained on digits still gives such a drawing a confident-looking class (a dash read as
     "4 99%"), so the panel says it is unsure instead."""
-    drawing = np.nan_to_num(np.asarray(drawing, dtype=np.float64), nan=0.0)
+    drawing = np.asarray(drawing)
     if drawing.ndim != 2 or drawing.size == 0:
         return ""
-    ink_rows = np.flatnonzero(drawing.max(axis=1) > INK_THRESHOLD)
-    ink_cols = np.flatnonzero(drawing.max(axis=0) > INK_THRESHOLD)
+    ink = drawing > INK_THRESHOLD  # NaN is not ink
+    ink_rows, ink_cols = np.flatnonzero(ink.any(axis=1)), np.flatnonzero(ink.any(axis=0))
     if len(ink_rows) == 0:
         return ""
     height, width = ink_rows[-1] - ink_rows[0] + 1, ink_cols[-1] - ink_cols[0] + 1
