@@ -67,18 +67,18 @@ def test_prefetch_hides_a_balanced_storage_latency(small_shards, step_loop):
     """The seed's claim, measured: latency ~ one train step; off, each step waits about the
     latency; on, the next batch is already in the buffer and the wait is near zero."""
     # Augment off: its few ms per batch would add to the input side and unbalance it.
-    plain = PipelineConfig(augment=False)
-    calibrate, channel = make_trainer(small_shards, preset("naive", plain), loop=step_loop,
-                                      max_steps=40)
+    calibrate, channel = make_trainer(small_shards, preset("naive").replace(augment=False),
+                                      loop=step_loop, max_steps=40)
     calibrate.start()
     calibrate.join(60)
     step_ms = float(np.median([e.compute_s for e in steps_of(channel.drain())[10:]])) * 1e3
     latency = round(0.8 * step_ms, 2)
     # A small shuffle buffer: a big one reads far ahead when it fills, hiding the latency.
-    base = plain.replace(storage_latency_ms=latency, shuffle_buffer=32)
+    base = PipelineConfig(storage_latency_ms=latency, shuffle_buffer=32)
     waits = {}
     for name in ("naive", "prefetch"):
-        trainer, channel = make_trainer(small_shards, preset(name, base), loop=step_loop, max_steps=80)
+        config = preset(name, base).replace(augment=False)
+        trainer, channel = make_trainer(small_shards, config, loop=step_loop, max_steps=80)
         trainer.start()
         assert trainer.join(60)
         steps = steps_of(channel.drain())[20:]
