@@ -94,6 +94,18 @@ def _summary_dir(runs_dir: Path | None, label: str) -> str | None:
     return str(folder)
 
 
+def augment_cost_lines(results: list[BenchResult], examples: int) -> list[str]:
+    """The Augment stage's cost per epoch of `examples`: each augmenting config's time per
+    epoch minus no-augment's (from measured images/s), when both were run."""
+    rates = {r.config: r.images_per_s for r in results if r.images_per_s > 0}
+    if "no-augment" not in rates:
+        return []
+    base = examples / rates["no-augment"]
+    return [f"augment cost per epoch of {examples} examples ({name} - no-augment): "
+            f"{examples / rates[name] - base:+.2f} s ({examples / rates[name]:.2f} vs {base:.2f} s)"
+            for name in ("naive", "parallel-augment") if name in rates]
+
+
 def run_bench(data: str | None, steps: int, latency_ms: float | None, balance: bool,
               configs: list[str], as_json: bool, batch_size: int = 32, warmup: int | None = None,
               events: str = "on", cache_dir: Path | None = None, out=None,
@@ -144,6 +156,8 @@ def run_bench(data: str | None, steps: int, latency_ms: float | None, balance: b
                   f"{' (balanced against the train step)' if balance else ''}; "
                   f"{steps} measured steps after {warmup} warm-up steps\n\n")
         out.write(format_table(results) + "\n")
+        for line in augment_cost_lines(results, shards.train_count):
+            out.write(line + "\n")
     return results
 
 

@@ -33,6 +33,9 @@ class PipelineConfig:
     storage_latency_ms: simulated storage latency per read request (a batch-sized block of
                         records, or a whole file with latency_per="file"), slept inside
                         tf.data's C++ threads so it never holds the Python GIL.
+    augment:            vary each training batch at random (affine, stroke thickness,
+                        elastic; core/augment.py) so the model reads drawn digits right.
+    parallel_augment:   augment calls run at once (1 = inline, AUTOTUNE = tf.data picks).
 
     Ranges (checked here, whichever door a value comes through; see core/limits.py for the
     bounds that follow the machine): prefetch -1 or 0..min(1024, a quarter of memory in
@@ -49,6 +52,8 @@ class PipelineConfig:
     shuffle_buffer: int = 256
     storage_latency_ms: float = 0.0
     latency_per: str = LATENCY_PER_BATCH
+    augment: bool = True
+    parallel_augment: int = AUTOTUNE
 
     def __post_init__(self) -> None:
         for name in ("prefetch", "parallel_reads", "parallel_map", "batch_size", "shuffle_buffer"):
@@ -73,6 +78,8 @@ class PipelineConfig:
                self.storage_latency_ms, f"use 0 to {MAX_LATENCY_MS:g} ms")
         _check(self.latency_per in (LATENCY_PER_BATCH, LATENCY_PER_FILE), "latency_per",
                self.latency_per, f"use '{LATENCY_PER_BATCH}' or '{LATENCY_PER_FILE}'")
+        _check(self.parallel_augment >= 1 or self.parallel_augment == AUTOTUNE, "parallel_augment",
+               self.parallel_augment, "use 1 or more, or -1 for autotune")
 
     def replace(self, **changes: Any) -> "PipelineConfig":
         return dataclasses.replace(self, **changes)
@@ -83,7 +90,8 @@ class PipelineConfig:
 
     @property
     def uses_autotune(self) -> bool:
-        return AUTOTUNE in (self.prefetch, self.parallel_map)
+        return AUTOTUNE in (self.prefetch, self.parallel_map) or (
+            self.augment and self.parallel_augment == AUTOTUNE)
 
     def describe(self) -> str:
         """A short human summary, e.g. 'prefetch 2, 4 reads, map x1, cache, 5 ms/batch'."""
@@ -91,7 +99,8 @@ class PipelineConfig:
             return "auto" if value == AUTOTUNE else str(value)
         parts = ["prefetch " + ("off" if self.prefetch == 0 else knob(self.prefetch)),
                  f"reads x{self.parallel_reads}", f"map x{knob(self.parallel_map)}",
-                 "cache" if self.cache else "no cache", f"batch {self.batch_size}"]
+                 "cache" if self.cache else "no cache", f"batch {self.batch_size}",
+                 f"augment x{knob(self.parallel_augment)}" if self.augment else "no augment"]
         if self.storage_latency_ms:
             parts.append(f"{self.storage_latency_ms:g} ms/{self.latency_per}")
         return ", ".join(parts)
@@ -139,26 +148,32 @@ def check_batch_fits(batch_size: int, train_examples: int) -> None:
 def preset(name: str, base: PipelineConfig | None = None) -> PipelineConfig:
     """The named configurations the bench and the experiment sweep compare.
 
-    naive: nothing (one file at a time, inline map, no prefetch, no cache); prefetch: naive
-    plus a prefetch buffer; parallel: naive plus parallel reads and maps; cache: naive plus
-    an in-memory cache; all: every feature. Batch size, shuffle buffer and storage latency
-    come from `base`.
+    naive: nothing (one file at a time, inline map and augment, no prefetch, no cache);
+    no-augment: naive without the Augment stage (the difference is its cost); prefetch: naive
+    plus a prefetch buffer; parallel: naive plus parallel reads, maps and augment;
+    parallel-augment: naive plus a parallel Augment stage only; cache: naive plus an
+    in-memory cache; all: every feature. Batch size, shuffle buffer and storage latency
+    come from `base`; the Augment stage is on in all but no-augment.
     """
     base = base or PipelineConfig()
-    naive = base.replace(prefetch=0, parallel_reads=1, parallel_map=1, cache=False)
+    naive = base.replace(prefetch=0, parallel_reads=1, parallel_map=1, cache=False, augment=True,
+                         parallel_augment=1)
     presets = {
         "naive": naive,
+        "no-augment": naive.replace(augment=False),
         "prefetch": naive.replace(prefetch=AUTOTUNE),
-        "parallel": naive.replace(parallel_reads=4, parallel_map=AUTOTUNE),
+        "parallel": naive.replace(parallel_reads=4, parallel_map=AUTOTUNE, parallel_augment=AUTOTUNE),
+        "parallel-augment": naive.replace(parallel_augment=AUTOTUNE),
         "cache": naive.replace(cache=True),
-        "all": naive.replace(prefetch=AUTOTUNE, parallel_reads=4, parallel_map=AUTOTUNE, cache=True),
+        "all": naive.replace(prefetch=AUTOTUNE, parallel_reads=4, parallel_map=AUTOTUNE,
+                             parallel_augment=AUTOTUNE, cache=True),
     }
     if name not in presets:
         raise ConfigError(f"unknown config {name!r}: choose from {', '.join(presets)}.")
     return presets[name]
 
 
-PRESET_NAMES = ("naive", "prefetch", "parallel", "cache", "all")
+PRESET_NAMES = ("naive", "no-augment", "prefetch", "parallel", "parallel-augment", "cache", "all")
 
 
 @dataclass(frozen=True, slots=True)

@@ -48,11 +48,19 @@ class StepEvent:
     between_s: float = 0.0
     """Time in no step since the previous step ended (an epoch's end and validation, a
     pipeline rebuild, tracing), pauses left out; part of `wall_s` (see core/stepstats.py)."""
+    t_augmented: float = 0.0
+    """When the Augment stage finished this batch (= t_normalized with augment off); 0 if
+    not recorded."""
 
     @property
     def read_start(self) -> float:
         """Start of the batch's read: `t_started` when recorded, else `t_loaded`."""
         return self.t_started if 0 < self.t_started <= self.t_loaded else self.t_loaded
+
+    @property
+    def t_augmented_or_normalized(self) -> float:
+        """The end of the Augment stage; t_normalized when it was not recorded."""
+        return self.t_augmented if self.t_augmented >= self.t_normalized else self.t_normalized
 
     @property
     def buffer_wait_s(self) -> float:

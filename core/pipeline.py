@@ -3,6 +3,7 @@
     shard files --interleave(parallel reads, simulated storage latency)--> records
       [--cache-->] [--filter(not yet trained this epoch)-->] --shuffle(per-epoch seed)-->
       --batch (stamp t_started when asked, t_loaded when built)--> --map(decode + normalize, parallel)--> stamp t_normalized
+      [--map(augment, parallel; see core/augment.py)--> stamp t_augmented]
       --> stamp t_enqueued --[prefetch(N)]--> the train step
 
 Honest switches: tf.data's default static optimizations inject a prefetch, parallelize maps
@@ -20,6 +21,7 @@ import threading
 import numpy as np
 import tensorflow as tf
 
+from .augment import augment_batch
 from .config import AUTOTUNE, LATENCY_PER_FILE, PipelineConfig
 from .shards import HEADER_BYTES, PIXELS, ShardSet
 
@@ -27,7 +29,8 @@ DATA_THREADS = 8
 """tf.data's private thread pool. Most of its threads sleep in simulated storage latency, so
 this can exceed the core count without competing with the train step."""
 
-STAMP_KEYS = ("t_started", "t_loaded", "t_normalized", "t_enqueued")
+STAMP_KEYS = ("t_started", "t_loaded", "t_normalized", "t_augmented", "t_enqueued")
+"""Stage stamps each batch carries. With augment off, t_augmented = t_normalized."""
 
 
 def _knob(value: int) -> int:
@@ -143,6 +146,13 @@ def _enter_buffer(counter: tf.Variable, instrument: bool):
     return enter
 
 
+def _map(batches: tf.data.Dataset, function, parallel: int) -> tf.data.Dataset:
+    """`map`, inline when `parallel` is 1, else that many calls at once (order kept)."""
+    if parallel == 1:
+        return batches.map(function)
+    return batches.map(function, num_parallel_calls=_knob(parallel), deterministic=True)
+
+
 def _batches(records: tf.data.Dataset, config: PipelineConfig, seed: int, instrument: bool,
              enqueued: tf.Variable) -> tf.data.Dataset:
     batches = records.shuffle(config.shuffle_buffer, seed=seed).batch(config.batch_size)
@@ -151,13 +161,18 @@ def _batches(records: tf.data.Dataset, config: PipelineConfig, seed: int, instru
     def normalize(element: dict[str, tf.Tensor]) -> dict[str, tf.Tensor]:
         out = {**{k: v for k, v in element.items() if k != "records"},
                **decode_normalize(element["records"])}
-        return _stamp("t_normalized")(out) if instrument else out
+        if not instrument:
+            return out
+        out = _stamp("t_normalized")(out)
+        return out if config.augment else {**out, "t_augmented": out["t_normalized"]}
 
-    if config.parallel_map == 1:
-        batches = batches.map(normalize)
-    else:
-        batches = batches.map(normalize, num_parallel_calls=_knob(config.parallel_map),
-                              deterministic=True)
+    def augment(element: dict[str, tf.Tensor]) -> dict[str, tf.Tensor]:
+        out = augment_batch(element, seed)
+        return _stamp("t_augmented")(out) if instrument else out
+
+    batches = _map(batches, normalize, config.parallel_map)
+    if config.augment:
+        batches = _map(batches, augment, config.parallel_augment)
     batches = batches.map(_enter_buffer(enqueued, instrument))
     if config.prefetch != 0:
         batches = batches.prefetch(_knob(config.prefetch))

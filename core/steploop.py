@@ -33,7 +33,9 @@ class StepLoop:
         self.schedule = PlannedCosineDecay(learning_rate, 1)
         self.optimizer = keras.optimizers.Adam(self.schedule)
         self.optimizer.build(self.model.trainable_variables)  # its slots exist before tracing
-        self._initial = ([w.copy() for w in self.model.get_weights()],
+        # every model variable: the weights and the dropout layer's seed state, so a reset
+        # run draws the same dropout masks as the first
+        self._initial = ([np.array(v.numpy()) for v in self.model.variables],
                          [np.array(v.numpy()) for v in self.optimizer.variables])
         self.traces = 0
         """How often the step loop was traced: once, whatever is reconfigured (tested)."""
@@ -43,8 +45,9 @@ class StepLoop:
     def reset(self) -> None:
         """Back to the weights and optimizer state it started with (same seed, step 0),
         keeping the traced functions. Call only while no trainer is using it."""
-        weights, optimizer_values = self._initial
-        self.model.set_weights(weights)
+        model_values, optimizer_values = self._initial
+        for variable, value in zip(self.model.variables, model_values):
+            variable.assign(value)
         for variable, value in zip(self.optimizer.variables, optimizer_values):
             variable.assign(value)
 
@@ -86,7 +89,9 @@ class StepLoop:
                     t_trained = tf.timestamp()
                 values = {"t_requested": t_requested, "t_taken": t_taken, "t_trained": t_trained,
                           "loss": loss, "accuracy": accuracy, "buffered": tf.maximum(in_buffer, 0),
-                          "batch_size": tf.shape(batch["label"])[0],
+                          # the epoch's examples in the batch (the Augment stage adds a few
+                          # printed-style digits that are not, see core/augment.py)
+                          "batch_size": tf.shape(batch["id"])[0],
                           **{k: batch.get(k, tf.constant(0.0, tf.float64)) for k in STAMP_KEYS}}
                 rows = rows.write(i, tf.stack([tf.cast(values[k], tf.float64) for k in STEP_FIELDS]))
                 ids = ids.write(i, batch["id"])

@@ -14,19 +14,27 @@ from typing import Iterable
 
 from .events import StepEvent
 
-NORMALIZE, BUFFER, TRAIN = "normalize", "buffer", "train"
-STAGES = ("load", NORMALIZE, BUFFER, TRAIN)
+NORMALIZE, AUGMENT, BUFFER, TRAIN = "normalize", "augment", "buffer", "train"
+STAGES = ("load", NORMALIZE, AUGMENT, BUFFER, TRAIN)
+
+
+def augmented(event: StepEvent) -> bool:
+    """Whether the batch went through the Augment stage (off: t_augmented = t_normalized)."""
+    return event.t_augmented > 0 and event.t_augmented != event.t_normalized
+
 
 SPANS = {
     "read": ("read_start", "t_loaded"),
     NORMALIZE: ("t_loaded", "t_normalized"),
+    AUGMENT: ("t_normalized", "t_augmented_or_normalized"),
     BUFFER: ("t_enqueued", "t_taken"),
     "input wait": ("t_requested", "t_taken"),
     TRAIN: ("t_taken", "t_trained"),
 }
 """Each batch's stage spans (start and end attributes of its StepEvent): read = the pipeline
-asked for the batch until it was built; normalize = built until normalized; buffer = in the
-prefetch buffer until taken; input wait = the step asked for it until it got it; train =
+asked for the batch until it was built; normalize = built until normalized; augment =
+normalized until augmented (empty with augment off); buffer = in the prefetch buffer until
+taken; input wait = the step asked for it until it got it; train =
 taken until the update was done. The step timeline and the exported trace both draw these."""
 
 
@@ -39,13 +47,14 @@ def span_of(event: StepEvent, name: str) -> tuple[float, float]:
 def stage_at(event: StepEvent, t: float) -> str | None:
     """The stage batch `event` is in at time `t`, or None if it is not in the pipeline.
 
-    normalize: loaded, being normalized (or waiting in the parallel map's output);
-    buffer: in the prefetch buffer; train: taken by the train step until its update is done.
+    normalize: loaded, being normalized (or waiting in the parallel map's output); augment:
+    normalized, being augmented (or waiting in its map's output); buffer: in the prefetch
+    buffer; train: taken by the train step until its update is done.
     """
     if t < event.t_loaded or t >= event.t_trained:
         return None
     if t < event.t_enqueued:
-        return NORMALIZE
+        return AUGMENT if augmented(event) and t >= event.t_normalized else NORMALIZE
     if t < event.t_taken:
         return BUFFER
     return TRAIN
@@ -124,13 +133,16 @@ class Timeline:
             return sum(1 for x in times if t - window <= x <= t) / window
         loaded = sorted(e.t_loaded for e in recent)
         gaps = [b - a for a, b in zip(loaded, loaded[1:])]
+        augmenting = [e for e in recent if augmented(e)]
         spans = {
             "load": gaps,
             NORMALIZE: [e.t_normalized - e.t_loaded for e in recent],
+            AUGMENT: [e.t_augmented - e.t_normalized for e in augmenting],
             BUFFER: [e.buffer_wait_s for e in recent],
             TRAIN: [e.compute_s for e in recent],
         }
         leave = {"load": loaded, NORMALIZE: [e.t_normalized for e in recent],
+                 AUGMENT: [e.t_augmented for e in augmenting],
                  BUFFER: [e.t_taken for e in recent], TRAIN: [e.t_trained for e in recent]}
         return {stage: StageStats(rate(leave[stage]), 1e3 * median(spans[stage]) if spans[stage] else 0.0)
                 for stage in STAGES}

@@ -512,7 +512,8 @@ class Trainer:
             t_loaded=col["t_loaded"][i], t_normalized=col["t_normalized"][i],
             t_enqueued=col["t_enqueued"][i], t_requested=col["t_requested"][i],
             t_taken=col["t_taken"][i], t_trained=col["t_trained"][i],
-            buffer_after_take=int(col["buffered"][i]), t_started=col["t_started"][i])
+            buffer_after_take=int(col["buffered"][i]), t_started=col["t_started"][i],
+            t_augmented=col["t_augmented"][i])
             for i in range(len(col["loss"]))]
 
     def _finish_pass(self, segment: _Segment) -> None:

@@ -1,5 +1,6 @@
-"""What every layer does with the drawn digit: input, Conv2D maps, pooled maps, Dense units,
-and the softmax as ten labelled bars with the top class highlighted."""
+"""What every layer does with the drawn digit: input, both Conv2D blocks' maps and their
+pooled maps, Dense units, and the softmax as ten labelled bars with the top class
+highlighted."""
 from __future__ import annotations
 
 from functools import cache
@@ -42,7 +43,10 @@ def mosaic(maps: np.ndarray, columns: int) -> np.ndarray:
 
 
 class ActivationsView(QWidget):
-    ROWS = ("Input 28x28", "Conv2D feature maps", "MaxPooling", "Dense units")
+    ROWS = ("Input 28x28", "Conv2D feature maps", "MaxPooling", "Conv2D (2nd block)",
+            "MaxPooling (2nd block)", "Dense units")
+    HEIGHTS = (0.8, 1.0, 1.0, 0.6, 0.45, 0.3)
+    """Relative row heights: the 2nd block's maps are smaller (11x11, 5x5) but twice as many."""
 
     def __init__(self, parent: QWidget | None = None):
         super().__init__(parent)
@@ -60,10 +64,14 @@ class ActivationsView(QWidget):
     @staticmethod
     def _render(p: Prediction) -> list[QImage]:
         conv, pool, dense = p.layers["conv"], p.layers["pool"], p.layers["dense"]
+        conv2, pool2 = p.layers["conv2"], p.layers["pool2"]
         columns = 16 if conv.shape[-1] >= 16 else conv.shape[-1]
+        columns2 = 32 if conv2.shape[-1] >= 32 else conv2.shape[-1]
         strip = np.tile(dense[None, :], (6, 1))
         return [heat_image(p.image, 1.0), heat_image(mosaic(conv, columns), float(conv.max())),
                 heat_image(mosaic(pool, columns), float(pool.max())),
+                heat_image(mosaic(conv2, columns2), float(conv2.max())),
+                heat_image(mosaic(pool2, columns2), float(pool2.max())),
                 heat_image(strip, float(dense.max()))]
 
     def paintEvent(self, _event) -> None:  # noqa: N802
@@ -76,7 +84,7 @@ class ActivationsView(QWidget):
             painter.end()
             return
         label_h, gap = 16, 6
-        heights = (0.8, 1.0, 1.0, 0.35)
+        heights = self.HEIGHTS
         unit = (self.height() - len(heights) * (label_h + gap)) / sum(heights)
         y = 0.0
         for title, image, weight in zip(self.ROWS, self._images, heights):
@@ -90,6 +98,18 @@ class ActivationsView(QWidget):
             painter.drawImage(QRectF(4, y, width, height), image)
             y += height + gap
         painter.end()
+
+
+def prediction_text(p: "Prediction", origin: str) -> str:
+    """The digit panel's reading: the digit and its probability, or, when the model should not
+    be trusted (p.doubt), "unsure" with the runner-up and the reason."""
+    top = f"{100 * p.probabilities[p.digit]:.0f}%"
+    footer = f"<br><small>model: {origin}</small>"
+    if not p.doubt:
+        return f"<b style='font-size:18pt'>{p.digit}</b> {top}{footer}"
+    second = f"{100 * p.probabilities[p.runner_up]:.0f}%"
+    return (f"<b style='font-size:14pt; color:#a05a00'>unsure</b><br>{p.digit} {top}, "
+            f"or {p.runner_up} {second}<br><small>{p.doubt}</small>{footer}")
 
 
 class PredictionBars(QWidget):

@@ -68,6 +68,17 @@ class ControlPanel(QWidget):
         self.parallel_map_toggle = QCheckBox("Parallel normalize (autotuned)")
         self.parallel_map_toggle.setObjectName("parallelMapToggle")
         form.addRow(self.parallel_map_toggle)
+        self.augment_toggle = QCheckBox("Augment")
+        self.augment_toggle.setObjectName("augmentToggle")
+        self.augment_toggle.setToolTip("Vary every training batch at random (warp, stroke "
+                                       "thickness, elastic wobble, printed-style digits) so the "
+                                       "model reads drawn digits right; costs CPU time per batch")
+        self.parallel_augment_toggle = QCheckBox("in parallel (autotuned)")
+        self.parallel_augment_toggle.setObjectName("parallelAugmentToggle")
+        augment_row = QHBoxLayout()
+        augment_row.addWidget(self.augment_toggle)
+        augment_row.addWidget(self.parallel_augment_toggle)
+        form.addRow(augment_row)
         self.cache_toggle = QCheckBox("Cache in memory after the first pass")
         self.cache_toggle.setObjectName("cacheToggle")
         form.addRow(self.cache_toggle)
@@ -102,6 +113,9 @@ class ControlPanel(QWidget):
         self.parallel_map_toggle.toggled.connect(
             lambda on: self._send(parallel_map=AUTOTUNE if on else 1))
         self.cache_toggle.toggled.connect(lambda on: self._send(cache=on))
+        self.augment_toggle.toggled.connect(self._augment_changed)
+        self.parallel_augment_toggle.toggled.connect(
+            lambda on: self._send(parallel_augment=AUTOTUNE if on else 1))
         self.batch_size_spin.editingFinished.connect(
             lambda: self._send(batch_size=self.batch_size_spin.value()))
         self.latency_slider.valueChanged.connect(self._latency_changed)
@@ -123,6 +137,10 @@ class ControlPanel(QWidget):
         size = self.prefetch_size.value() or AUTOTUNE
         self._send(prefetch=size if self.prefetch_toggle.isChecked() else 0)
 
+    def _augment_changed(self, on: bool) -> None:
+        self.parallel_augment_toggle.setEnabled(on)
+        self._send(augment=on)
+
     def _send(self, **changes) -> None:
         if not self._quiet:
             self.knob_changed.emit(changes)
@@ -137,6 +155,9 @@ class ControlPanel(QWidget):
             self.parallel_reads_toggle.setChecked(config.parallel_reads > 1)
             self.parallel_map_toggle.setChecked(config.parallel_map != 1)
             self.cache_toggle.setChecked(config.cache)
+            self.augment_toggle.setChecked(config.augment)
+            self.parallel_augment_toggle.setChecked(config.parallel_augment != 1)
+            self.parallel_augment_toggle.setEnabled(config.augment)
             self.batch_size_spin.setValue(config.batch_size)
             self.latency_slider.setValue(round(config.storage_latency_ms * SLIDER_STEPS / MAX_LATENCY_MS))
             self.latency_label.setText(f"{config.storage_latency_ms:.1f} ms/batch")

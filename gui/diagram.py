@@ -1,5 +1,5 @@
-"""The pipeline diagram: Raw data -> Load -> Normalize -> Prefetch buffer -> Train, with one
-token per batch, placed from the real stage timestamps (see core/timeline.py)."""
+"""The pipeline diagram: Raw data -> Load -> Normalize -> Augment -> Prefetch buffer -> Train,
+with one token per batch, placed from the real stage timestamps (see core/timeline.py)."""
 from __future__ import annotations
 
 from PySide6.QtCore import QPointF, QRectF, Qt
@@ -7,10 +7,10 @@ from PySide6.QtGui import QColor, QFont, QPainter, QPen
 from PySide6.QtWidgets import QSizePolicy, QWidget
 
 from pipeviz.core.config import AUTOTUNE, PipelineConfig
-from pipeviz.core.timeline import BUFFER, NORMALIZE, TRAIN, DiagramState
+from pipeviz.core.timeline import AUGMENT, BUFFER, NORMALIZE, TRAIN, DiagramState
 
 BOXES = (("disk", "Raw data\non disk"), ("load", "Load"), (NORMALIZE, "Normalize"),
-         (BUFFER, "Prefetch\nbuffer"), (TRAIN, "Train"))
+         (AUGMENT, "Augment"), (BUFFER, "Prefetch\nbuffer"), (TRAIN, "Train"))
 TOKEN = QColor(40, 110, 200)
 STARVED = QColor(215, 215, 215)
 MAX_TOKENS_DRAWN = 12
@@ -41,6 +41,10 @@ class PipelineDiagram(QWidget):
             return f"{c.parallel_reads} parallel" + (", cache" if c.cache else "")
         if key == NORMALIZE:
             return "map x" + ("auto" if c.parallel_map == AUTOTUNE else str(c.parallel_map))
+        if key == AUGMENT:
+            if not c.augment:
+                return "OFF"
+            return "map x" + ("auto" if c.parallel_augment == AUTOTUNE else str(c.parallel_augment))
         if key == BUFFER:
             return "OFF" if c.prefetch == 0 else ("auto" if c.prefetch == AUTOTUNE else f"size {c.prefetch}")
         return f"batch {c.batch_size}"
@@ -50,7 +54,7 @@ class PipelineDiagram(QWidget):
         painter.setRenderHint(QPainter.RenderHint.Antialiasing)
         painter.fillRect(self.rect(), QColor(250, 250, 252))
         width, height = self.width(), self.height()
-        gap = 26
+        gap = 20
         box_w = (width - gap * (len(BOXES) + 1)) / len(BOXES)
         box_h = min(height - 48, 120)
         top = 24
@@ -63,7 +67,7 @@ class PipelineDiagram(QWidget):
 
     def _box(self, painter: QPainter, key: str, title: str, rect: QRectF) -> None:
         state = self.state
-        disabled = key == BUFFER and not self.buffer_enabled
+        disabled = (key == BUFFER and not self.buffer_enabled) or (key == AUGMENT and not self.config.augment)
         starving = key == TRAIN and state is not None and state.train_waiting
         fill = STARVED if starving else QColor(236, 242, 250)
         painter.setPen(QPen(QColor(120, 130, 150), 1.5))

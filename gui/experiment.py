@@ -101,7 +101,7 @@ class ExperimentPanel(QWidget):
         self.run_button = QPushButton("Run experiment", objectName="runSweepButton")
         self.cancel_button = QPushButton("Cancel", objectName="cancelSweepButton", enabled=False)
         self.progress = QProgressBar(objectName="sweepProgress", visible=False)
-        self.status = QLabel("Measures naive, prefetch, parallel, cache, all and your current "
+        self.status = QLabel(f"Measures {', '.join(SWEEP_NAMES[:-1])} and your current "
                              "settings, one after another, with the same model, data and steps.",
                              objectName="sweepStatus", wordWrap=True)
         self.export_csv_button = QPushButton("Export CSV…", objectName="exportCsvButton", enabled=False)

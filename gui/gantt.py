@@ -18,8 +18,9 @@ from PySide6.QtWidgets import QGraphicsItem
 from pipeviz.core.events import StepEvent
 from pipeviz.core.timeline import span_of
 
-ROWS = ("read", "normalize", "buffer", "train")
-ROW_COLORS = {"read": (70, 130, 200), "normalize": (120, 90, 200), "buffer": (230, 170, 40),
+ROWS = ("read", "normalize", "augment", "buffer", "train")
+ROW_COLORS = {"read": (70, 130, 200), "normalize": (120, 90, 200), "augment": (200, 90, 160),
+              "buffer": (230, 170, 40),
               "train": (60, 160, 90), "wait": (215, 60, 50)}
 BOX_HEIGHT = 0.7
 
@@ -37,16 +38,17 @@ class Boxes:
 
 def boxes_of(steps: Sequence[StepEvent], t0: float | None = None) -> Boxes:
     """The timeline boxes of `steps`: read = asked for until built; normalize = built until
-    normalized; buffer = in the prefetch buffer until taken; train = taken until updated;
-    wait (drawn on the train row) = the step asked for the batch until it got it."""
+    normalized; augment = normalized until augmented (empty with augment off); buffer = in
+    the prefetch buffer until taken; train = taken until updated; wait (drawn on the train
+    row) = the step asked for the batch until it got it."""
     if t0 is None:
         t0 = min((e.read_start for e in steps), default=0.0)
     def span(name: str) -> tuple[np.ndarray, np.ndarray]:
         pairs = np.array([span_of(e, name) for e in steps], dtype=float).reshape(-1, 2) - t0
         return pairs[:, 0], pairs[:, 1]
     return Boxes(t0, {"read": span("read"), "normalize": span("normalize"),
-                      "buffer": span("buffer"), "train": span("train"),
-                      "wait": span("input wait")})
+                      "augment": span("augment"), "buffer": span("buffer"),
+                      "train": span("train"), "wait": span("input wait")})
 
 
 class StepTimelineView(pg.PlotWidget):

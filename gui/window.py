@@ -14,7 +14,7 @@ from PySide6.QtWidgets import (QApplication, QFileDialog, QHBoxLayout, QLabel, Q
                                QTableWidgetItem, QTabWidget, QVBoxLayout, QWidget)
 
 from pipeviz.core.config import ConfigError
-from pipeviz.core.digits import to_mnist
+from pipeviz.core.digits import shape_doubt, to_mnist
 from pipeviz.core.events import (ConfigApplied, EpochSummary, ProfileCaptured, StateChanged,
                                  SweepProgress)
 from pipeviz.core.experiment import SweepConfigDone, SweepFinished
@@ -24,7 +24,7 @@ from pipeviz.core.stepstats import WINDOW_STEPS
 from pipeviz.core.timeline import Timeline
 from pipeviz.core.trace import TraceWritten
 
-from .activations import ActivationsView, PredictionBars
+from .activations import ActivationsView, PredictionBars, prediction_text
 from .advisor import AdvisorPanel
 from .bridge import EventBridge
 from .canvas import DigitCanvas
@@ -465,7 +465,8 @@ class MainWindow(QMainWindow):
         predictor = self.session.predictor
         self._digit_dirty = False
         self._last_prediction_at = time.monotonic()
-        image = to_mnist(self.canvas.drawing())
+        drawing = self.canvas.drawing()
+        image = to_mnist(drawing)
         if image is None or predictor is None:
             self.prediction = None
             self.preview.clear()
@@ -473,14 +474,11 @@ class MainWindow(QMainWindow):
             self.prediction_bars.show_probabilities(None)
             self.activations.show_prediction(None)
             return
-        self.prediction = predictor.predict(image)
+        self.prediction = p = predictor.predict(image, shape_doubt(drawing))
         pixels = np.ascontiguousarray((image * 255).astype(np.uint8))
         preview = QImage(pixels.data, 28, 28, 28, QImage.Format.Format_Grayscale8).copy()
         self.preview.setPixmap(QPixmap.fromImage(preview).scaled(84, 84))
-        p = self.prediction
-        self.prediction_label.setText(
-            f"<b style='font-size:18pt'>{p.digit}</b> {100 * p.probabilities[p.digit]:.0f}%"
-            f"<br><small>model: {self.session.model_origin}</small>")
+        self.prediction_label.setText(prediction_text(p, self.session.model_origin))
         self.prediction_bars.show_probabilities(p.probabilities)
         self.activations.show_prediction(p)
 

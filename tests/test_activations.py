@@ -26,3 +26,15 @@ def test_non_finite_activations_draw_as_dark_not_garbage():
     assert np.isfinite(image).all() and image[1, 1] == 0
     picture = heat_image(image, float(image.max()))
     assert (picture.width(), picture.height()) == (8, 4)
+
+
+def test_the_digit_panel_says_unsure_and_names_the_runner_up():
+    from pipeviz.core.predict import Prediction
+    from pipeviz.gui.activations import prediction_text
+
+    probabilities = np.array([0.0] * 7 + [0.55, 0.0, 0.45])
+    text = prediction_text(Prediction(np.zeros((28, 28)), {"softmax": probabilities}), "trained")
+    assert "unsure" in text and "7 55%" in text and "or 9 45%" in text
+    probabilities = np.array([0.0] * 3 + [0.97, 0.03] + [0.0] * 5)
+    text = prediction_text(Prediction(np.zeros((28, 28)), {"softmax": probabilities}), "trained")
+    assert "unsure" not in text and ">3</b> 97%" in text

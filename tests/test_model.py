@@ -5,17 +5,19 @@ from pipeviz.core.model import (ModelFileError, activation_model, activations,
                                 build_model, load_model, save_model)
 
 
-def test_seed_layers_and_activations():
+def test_layers_and_activations():
     import keras
     model = build_model()
     kinds = [type(layer).__name__ for layer in model.layers]
-    assert kinds == ["InputLayer", "Conv2D", "MaxPooling2D", "Flatten", "Dense", "Dense"]
+    assert kinds == ["InputLayer", "Conv2D", "MaxPooling2D", "Conv2D", "MaxPooling2D", "Flatten",
+                     "Dropout", "Dense", "Dense"]
     assert model.get_layer("softmax").activation is keras.activations.softmax
     image = np.zeros((28, 28), np.float32)
     image[5:23, 13:15] = 1.0
     acts = activations(activation_model(model), image)
     assert acts["input"].shape == (28, 28)
     assert acts["conv"].shape == (26, 26, 32) and acts["pool"].shape == (13, 13, 32)
+    assert acts["conv2"].shape == (11, 11, 64) and acts["pool2"].shape == (5, 5, 64)
     assert acts["dense"].shape == (128,) and acts["softmax"].shape == (10,)
     assert acts["softmax"].sum() == pytest.approx(1.0, abs=1e-5)
     direct = model(image.reshape(1, 28, 28, 1)).numpy()[0]

@@ -21,6 +21,10 @@ def test_presets():
     assert naive.storage_latency_ms == 3
     assert preset("prefetch").prefetch == AUTOTUNE
     assert preset("all").cache and preset("all").parallel_reads > 1
+    assert naive.augment and naive.parallel_augment == 1, "naive augments inline"
+    assert not preset("no-augment").augment
+    assert preset("parallel-augment").parallel_augment == AUTOTUNE
+    assert preset("parallel-augment").replace(parallel_augment=1) == preset("naive")
     with pytest.raises(ConfigError, match="unknown config"):
         preset("turbo")
 
@@ -75,11 +79,47 @@ def test_stamps_follow_the_stages_in_order(small_shards):
 
 def _check_stamps(dataset, one_read_per_batch: bool) -> None:
     for batch in dataset.take(5):
-        assert batch["t_started"] <= batch["t_loaded"] <= batch["t_normalized"] <= batch["t_enqueued"]
+        assert (batch["t_started"] <= batch["t_loaded"] <= batch["t_normalized"]
+                <= batch["t_augmented"] <= batch["t_enqueued"])
         if one_read_per_batch:  # reading one file, each batch pays the latency once
             assert batch["t_loaded"] - batch["t_started"] >= 0.0019
         images = batch["image"].numpy()
         assert images.min() >= 0 and images.max() <= 1 and images.shape[1:] == (28, 28, 1)
+
+
+def test_augment_stage_stamps_and_varies_the_images(small_shards, small_data):
+    """Augment on: its stamp comes after normalize and takes time; the MNIST examples keep
+    their ids and labels (a few printed-style digits follow them, labels but no ids), and
+    the images differ from the plain pipeline's. Augment off: the very same images as
+    decoding the records, t_augmented = t_normalized."""
+    from pipeviz.core.pipeline import TrainPipeline
+
+    pipeline = TrainPipeline(small_shards)
+    on = preset("naive").replace(batch_size=20)
+    off = on.replace(augment=False)
+    plain = next(iter(pipeline.dataset(off, epoch=0)[0]))
+    varied = next(iter(pipeline.dataset(on, epoch=0)[0]))
+    assert np.array_equal(plain["id"], varied["id"]) and plain["id"].shape == (20,)
+    assert plain["t_augmented"] == plain["t_normalized"]
+    assert varied["t_normalized"] < varied["t_augmented"] <= varied["t_enqueued"]
+    labels = varied["label"].numpy()
+    assert len(labels) == 25 and np.array_equal(labels[:20], plain["label"].numpy())
+    assert set(labels[20:]) <= set(range(10))
+    images = varied["image"].numpy()
+    assert images.shape == (25, 28, 28, 1) and images.min() >= 0 and images.max() <= 1
+    assert np.abs(images[:20] - plain["image"].numpy()).mean() > 0.02, "augmented"
+    for i, image in zip(plain["id"].numpy(), plain["image"].numpy()):
+        assert np.allclose(image[:, :, 0], small_data.train_images[i] / 255.0), "augment off: as decoded"
+
+
+def test_augment_is_reproducible_and_parallelism_does_not_change_it(small_shards):
+    from pipeviz.core.pipeline import TrainPipeline
+
+    pipeline = TrainPipeline(small_shards)
+    serial = [b["image"].numpy() for b in pipeline.dataset(preset("naive"), epoch=0)[0].take(3)]
+    parallel = [b["image"].numpy() for b in
+                pipeline.dataset(preset("parallel-augment"), epoch=0)[0].take(3)]
+    assert all(np.array_equal(a, b) for a, b in zip(serial, parallel))
 
 
 def test_per_epoch_shuffle_differs(small_shards):

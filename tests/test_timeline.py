@@ -2,11 +2,24 @@ from pipeviz.core.events import StepEvent
 from pipeviz.core.timeline import Timeline, stage_at
 
 
-def batch(step, loaded, normalized, enqueued, requested, taken, trained):
+def batch(step, loaded, normalized, enqueued, requested, taken, trained, augmented=None):
     return StepEvent(step=step, epoch=0, batch_size=32, loss=1, accuracy=0.5,
                      input_wait_s=taken - requested, compute_s=trained - taken, host_s=0,
                      wall_s=trained - requested, t_loaded=loaded, t_normalized=normalized,
-                     t_enqueued=enqueued, t_requested=requested, t_taken=taken, t_trained=trained)
+                     t_enqueued=enqueued, t_requested=requested, t_taken=taken, t_trained=trained,
+                     t_augmented=normalized if augmented is None else augmented)
+
+
+def test_augment_stage_between_normalize_and_buffer():
+    e = batch(1, loaded=1.0, normalized=1.1, enqueued=1.3, requested=1.5, taken=2.0, trained=2.5,
+              augmented=1.28)
+    assert [stage_at(e, t) for t in (1.05, 1.15, 1.29, 1.6)] == [
+        "normalize", "augment", "augment", "buffer"]
+    timeline = Timeline()
+    timeline.add([e])
+    assert abs(timeline.state_at(2.5).stats["augment"].ms_per_batch - 180.0) < 1e-6
+    off = batch(2, loaded=1.0, normalized=1.1, enqueued=1.3, requested=1.5, taken=2.0, trained=2.5)
+    assert stage_at(off, 1.2) == "normalize", "augment off: no time in an Augment stage"
 
 
 def test_stage_of_a_batch_over_time():

@@ -18,7 +18,8 @@ def test_widgets_have_stable_names(window):
                        ("parallelReadsToggle", QCheckBox), ("storageLatencySlider", QSlider),
                        ("batchSizeSpin", QSpinBox), ("epochTable", QTableWidget),
                        ("clearCanvasButton", QPushButton), ("resetButton", QPushButton),
-                       ("epochsSpin", QSpinBox), ("balanceLatencyButton", QPushButton)):
+                       ("epochsSpin", QSpinBox), ("balanceLatencyButton", QPushButton),
+                       ("augmentToggle", QCheckBox), ("parallelAugmentToggle", QCheckBox)):
         assert window.findChild(kind, name) is not None, name
     for name in ("pipelineDiagram", "lossPlot", "accuracyPlot", "idlePlot", "digitCanvas",
                  "activationsView", "predictionBars"):
@@ -84,7 +85,7 @@ def test_drawing_updates_prediction_and_activations(window, qtbot):
     bars = window.prediction_bars.probabilities
     assert bars is not None and abs(bars.sum() - 1) < 1e-4
     assert window.activations.prediction is window.prediction
-    assert len(window.activations._images) == 4
+    assert len(window.activations._images) == len(window.activations.ROWS) == 6, "every layer shown"
     assert window.preview.pixmap() is not None and not window.preview.pixmap().isNull()
     ink = window.prediction.image
     assert ink[:, 12:16].sum() > ink[:, :8].sum(), "the model input is the centred stroke"
@@ -130,7 +131,8 @@ def test_settings_round_trip(tmp_path):
     from PySide6.QtCore import QSettings
     from pipeviz.gui.settings import load_pipeline_config, save_pipeline_config
     settings = QSettings(str(tmp_path / "s.ini"), QSettings.Format.IniFormat)
-    config = PipelineConfig(prefetch=0, cache=True, batch_size=64, storage_latency_ms=3.5)
+    config = PipelineConfig(prefetch=0, cache=True, batch_size=64, storage_latency_ms=3.5,
+                            augment=False, parallel_augment=1)
     save_pipeline_config(settings, config)
     settings.sync()
     again = QSettings(str(tmp_path / "s.ini"), QSettings.Format.IniFormat)
