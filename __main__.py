@@ -32,7 +32,8 @@ def _add_bench(subparsers) -> None:
     latency.add_argument("--storage-latency-ms", type=float, default=0.0, metavar="MS",
                          help="simulated storage latency per batch read (0)")
     latency.add_argument("--balance", action="store_true",
-                         help="set the latency to the measured train-step time")
+                         help="set the latency so that loading a batch takes as long as "
+                              "training on it (the train step minus the pipeline's own work)")
     bench.add_argument("--configs", default=",".join(PRESET_NAMES),
                        help=f"comma-separated, from {', '.join(PRESET_NAMES)} (all)")
     bench.add_argument("--batch-size", type=int, default=32)

@@ -36,7 +36,7 @@ def main() -> None:
                              "a call takes steps-per-execution batches from it at once")
     args = parser.parse_args()
 
-    from pipeviz.core.bench import measure_step_ms, run_config
+    from pipeviz.core.bench import measure_balance, run_config
     from pipeviz.core.config import PipelineConfig, preset
     from pipeviz.core.datasets import find_data
     from pipeviz.core.shards import prepare_shards
@@ -44,7 +44,7 @@ def main() -> None:
 
     shards = prepare_shards(find_data(args.data))
     loop = StepLoop()  # traced once; every run starts from the same initial weights
-    latency = round(measure_step_ms(shards, 32, loop=loop), 2)
+    latency = round(measure_balance(shards, 32, loop=loop).latency_ms, 2)
     base = PipelineConfig(storage_latency_ms=latency)
     trainer = {"steps_per_execution": args.steps_per_execution,
                "call_budget_ms": args.call_budget_ms or None}

@@ -92,8 +92,8 @@ class ControlPanel(QWidget):
         self.latency_label = QLabel()
         self.balance_button = QPushButton("= step")
         self.balance_button.setObjectName("balanceLatencyButton")
-        self.balance_button.setToolTip("Set the latency to the measured train-step time, where "
-                                       "prefetching matters most")
+        self.balance_button.setToolTip("Set the latency so that loading a batch takes as long as "
+                                       "the measured train step, where prefetching matters most")
         self.balance_button.clicked.connect(self.balance_clicked)
         latency_row = QHBoxLayout()
         latency_row.addWidget(self.latency_slider, 1)

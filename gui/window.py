@@ -21,7 +21,7 @@ from pipeviz.core.experiment import SweepConfigDone, SweepFinished
 from pipeviz.core.learn import KnobEvidence, evidence, observe
 from pipeviz.core.session import READY, Session
 from pipeviz.core.stepstats import WINDOW_STEPS
-from pipeviz.core.timeline import Timeline
+from pipeviz.core.timeline import Timeline, span_of
 from pipeviz.core.trace import TraceWritten
 
 from .activations import ActivationsView, PredictionBars, prediction_text
@@ -326,10 +326,15 @@ class MainWindow(QMainWindow):
         self._set_training_buttons(self.session.ready, running=False)
 
     def balance_latency(self) -> None:
-        """Storage latency := the median train-step compute time of the recent steps."""
-        computes = sorted(e.compute_s for e in self.recent_steps[-200:])
-        if computes:
-            self.controls.set_latency_ms(1e3 * computes[len(computes) // 2])
+        """Storage latency := the recent steps' median compute time minus the pipeline's own
+        median time per batch after the read (normalize, augment), so that loading a batch
+        takes as long as training on it: where prefetching matters most (as bench --balance)."""
+        steps = self.recent_steps[-200:]
+        if steps:
+            own = [sum(span_of(e, stage)[1] - span_of(e, stage)[0] for stage in ("normalize", "augment"))
+                   for e in steps]
+            self.controls.set_latency_ms(1e3 * max(0.0, float(np.median([e.compute_s for e in steps]))
+                                                   - float(np.median(own))))
 
     def apply_advice(self, changes: dict) -> None:
         """The advisor's change: made as if the user had set the knobs."""

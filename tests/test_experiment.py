@@ -17,10 +17,10 @@ def run_sweep(shards, plan, loop=None):
 
 def test_sweep_measures_every_config_and_naive_is_slowest_when_balanced(small_shards, step_loop,
                                                                        sweep_loop, tmp_path):
-    from pipeviz.core.bench import measure_step_ms
+    from pipeviz.core.bench import measure_balance
     from pipeviz.core.tboard import read_scalars
 
-    latency = measure_step_ms(small_shards, 32, steps=60, loop=step_loop)
+    latency = measure_balance(small_shards, 32, steps=60, loop=step_loop).latency_ms
     # a small shuffle buffer, so each batch of the small data set pulls fresh reads
     base = PipelineConfig(storage_latency_ms=latency, prefetch=2, parallel_reads=2, shuffle_buffer=64)
     plan = SweepPlan(steps=30, warmup=6, base=base,
