@@ -228,7 +228,7 @@ class TrainerConfig:
                self.call_budget_ms, "use a time in ms up to 10000, or None for fixed calls")
         _check(0 <= self.seed < 2**31, "seed", self.seed, "use 0 to 2147483647")
         _check(self.max_steps is None or 1 <= self.max_steps <= MAX_STEPS, "max_steps",
-               self.max_steps, f"use 1 to {MAX_STEPS} (None: no step budget)")
+               self.max_steps, f"use 1 to {MAX_STEPS}")
         _check(0 <= self.measure_after_step <= MAX_STEPS, "measure_after_step",
                self.measure_after_step, f"use 0 to {MAX_STEPS}")
         _check(1 <= self.summary_every <= 10**6, "summary_every", self.summary_every,
