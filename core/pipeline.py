@@ -21,7 +21,7 @@ import threading
 import numpy as np
 import tensorflow as tf
 
-from .augment import augment_batch
+from .augment import augment_traced
 from .config import AUTOTUNE, LATENCY_PER_FILE, PipelineConfig
 from .shards import HEADER_BYTES, PIXELS, ShardSet
 
@@ -167,7 +167,7 @@ def _batches(records: tf.data.Dataset, config: PipelineConfig, seed: int, instru
         return out if config.augment else {**out, "t_augmented": out["t_normalized"]}
 
     def augment(element: dict[str, tf.Tensor]) -> dict[str, tf.Tensor]:
-        out = augment_batch(element, seed)
+        out = augment_traced(element, tf.constant(seed, tf.int64))
         return _stamp("t_augmented")(out) if instrument else out
 
     batches = _map(batches, normalize, config.parallel_map)
