@@ -7,6 +7,7 @@ TensorBoard's input-bound verdict for the wait share. Plain Python, tested headl
 """
 from __future__ import annotations
 
+import os
 from dataclasses import dataclass, field
 from typing import Any, Sequence
 
@@ -20,6 +21,8 @@ BOUND_SHARE = HIGHLY_INPUT_BOUND
 host overhead is called the bound. Time between steps (epoch ends, rebuilds) is shown as
 its own part but bounds no step, so it is never the verdict."""
 PARALLEL_READS = 4
+AUGMENT_CORES = max(1, os.cpu_count() or 1)
+"""A parallel Augment map spreads batches over the cores (its work is CPU, not waiting)."""
 
 
 @dataclass(frozen=True)
@@ -31,6 +34,7 @@ class StepProfile:
     batch_size: int
     read_ms: float
     normalize_ms: float
+    augment_ms: float = 0.0
 
     @property
     def steps(self) -> int:
@@ -81,7 +85,8 @@ def profile(steps: Sequence[StepEvent]) -> StepProfile | None:
     return StepProfile(
         stats=StepStats.of(steps), batch_size=steps[-1].batch_size,
         read_ms=1e3 * sum(e.t_loaded - e.read_start for e in steps) / n,
-        normalize_ms=1e3 * sum(e.t_normalized - e.t_loaded for e in steps) / n)
+        normalize_ms=1e3 * sum(e.t_normalized - e.t_loaded for e in steps) / n,
+        augment_ms=1e3 * sum(e.t_augmented_or_normalized - e.t_normalized for e in steps) / n)
 
 
 @dataclass(frozen=True)
@@ -155,6 +160,17 @@ def _input_advice(p: StepProfile, share: float, parts: str, config: PipelineConf
                       f"{f' + between {between:.1f}' if between >= 0.05 else ''} "
                       f"= {predicted:.1f} ms.", p, {"prefetch": AUTOTUNE}, "Turn prefetch on",
                       predicted)
+    if config.augment and config.parallel_augment == 1 and p.augment_ms > max(p.read_ms, 0.5):
+        # Augmenting inline is the producer's largest part: a parallel map runs it on every
+        # core at once (the tf.data guide's parallel-map lesson).
+        produce_now = max(p.wall_ms - between, p.read_ms + p.normalize_ms + p.augment_ms)
+        augment = p.augment_ms / AUGMENT_CORES
+        predicted = max(busy_ms, produce_now - p.augment_ms + augment) + between
+        return Advice(INPUT, share, headline,
+                      f"{parts}. The buffer runs dry: augmenting takes {p.augment_ms:.1f} ms per "
+                      f"batch, one batch at a time. As a parallel map it would take about "
+                      f"{augment:.1f} ms, step {predicted:.1f} ms.", p,
+                      {"parallel_augment": AUTOTUNE}, "Augment in parallel", predicted)
     if config.parallel_reads < PARALLEL_READS and p.read_ms > 0:
         # The producer makes one batch per step: read (split over more files) + normalize.
         read = p.read_ms * config.parallel_reads / PARALLEL_READS
@@ -173,7 +189,8 @@ def _input_advice(p: StepProfile, share: float, parts: str, config: PipelineConf
                       {"cache": True}, "Cache the data in memory", busy_ms + between)
     return Advice(INPUT, share, headline,
                   f"{parts}. Prefetch, parallel reads and cache are all on: normalizing "
-                  f"({p.normalize_ms:.1f} ms per batch) or this machine's cores are the limit.", p)
+                  f"({p.normalize_ms:.1f} ms per batch), augmenting ({p.augment_ms:.1f} ms) "
+                  "or this machine's cores are the limit.", p)
 
 
 @dataclass

@@ -47,6 +47,22 @@ def test_with_prefetch_on_parallel_reads_then_cache_are_next():
     assert advise(steps, preset("all")).changes == {}
 
 
+def test_a_slow_inline_augment_is_made_parallel_first():
+    """With prefetch on and Augment inline taking most of the producer's time, the advice is
+    the parallel map (the tf.data guide's parallel-map lesson)."""
+    from dataclasses import replace as with_fields
+    steps = [with_fields(s, t_augmented=s.t_normalized + 0.008)
+             for s in (step(n, wait=0.006, compute=0.004, read=0.001) for n in range(50))]
+    config = preset("prefetch").replace(augment=True, parallel_augment=1)
+    advice = advise(steps, config)
+    assert advice.changes == {"parallel_augment": AUTOTUNE}
+    assert advice.current.augment_ms == pytest.approx(8.0)
+    assert "augmenting takes 8.0 ms" in advice.reason
+    assert advice.predicted_wall_ms < advice.current.wall_ms
+    # already parallel: the next knob (parallel reads) comes up instead
+    assert advise(steps, config.replace(parallel_augment=AUTOTUNE)).changes == {"parallel_reads": 4}
+
+
 def test_compute_and_host_bound_offer_no_pipeline_change():
     assert advise([step(n, wait=0.0002, compute=0.004) for n in range(20)], preset("naive")).bound == COMPUTE
     host = advise([step(n, wait=0.0002, compute=0.004, host=0.003) for n in range(20)], preset("naive"))
