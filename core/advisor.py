@@ -7,12 +7,12 @@ TensorBoard's input-bound verdict for the wait share. Plain Python, tested headl
 """
 from __future__ import annotations
 
-import os
 from dataclasses import dataclass, field
 from typing import Any, Sequence
 
 from .config import AUTOTUNE, PipelineConfig
 from .events import StepEvent
+from .limits import cores
 from .stepstats import HIGHLY_INPUT_BOUND, WINDOW_STEPS, StepStats
 
 INPUT, HOST, COMPUTE = "input", "host", "compute"
@@ -21,7 +21,7 @@ BOUND_SHARE = HIGHLY_INPUT_BOUND
 host overhead is called the bound. Time between steps (epoch ends, rebuilds) is shown as
 its own part but bounds no step, so it is never the verdict."""
 PARALLEL_READS = 4
-AUGMENT_CORES = max(1, os.cpu_count() or 1)
+AUGMENT_CORES = cores()
 """A parallel Augment map spreads batches over the cores (its work is CPU, not waiting)."""
 
 

@@ -12,9 +12,9 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
-from .config import PRESET_NAMES, PipelineConfig, TrainerConfig, preset
+from .config import PRESET_NAMES, PipelineConfig, preset
 from .datasets import find_data
-from .events import EventChannel, StepEvent
+from .events import StepEvent
 from .measure import BenchResult, measure
 from .shards import ShardSet, prepare_shards
 from .stepstats import HIGHLY_INPUT_BOUND, MODERATELY_INPUT_BOUND
@@ -61,21 +61,16 @@ class Balance:
 
 def measure_balance(shards: ShardSet, batch_size: int, steps: int = 120,
                     loop: StepLoop | None = None, base: PipelineConfig | None = None) -> Balance:
-    """Train `steps` steps of the naive config (with `base`'s other knobs, e.g. Augment) at
-    no latency; the medians of the last three quarters."""
-    from .trainer import Trainer
-
-    if loop is not None:
-        loop.reset()
+    """Measure the naive config (with `base`'s other knobs, e.g. Augment) at no latency for
+    `steps` steps; the medians of the last three quarters."""
     config = preset("naive", (base or PipelineConfig()).replace(batch_size=batch_size,
                                                                  storage_latency_ms=0.0))
-    channel = EventChannel(lossy_capacity=steps + 16)
-    trainer = Trainer(shards, config, TrainerConfig(max_steps=steps, validate=False), channel, loop=loop)
-    trainer.start()
-    trainer.join()
-    measured = [e for e in channel.drain() if isinstance(e, StepEvent)][steps // 4:]
-    return Balance(float(np.median([e.compute_s for e in measured])) * 1e3,
-                   float(np.median([e.input_wait_s for e in measured])) * 1e3)
+    warmup = steps // 4
+    measured = measure(shards, "naive", config, steps - warmup, warmup, loop)
+    if measured is None:
+        raise RuntimeError("the balance measurement stopped before its last step")
+    return Balance(float(np.median([e.compute_s for e in measured.steps])) * 1e3,
+                   float(np.median([e.input_wait_s for e in measured.steps])) * 1e3)
 
 
 def format_table(results: list[BenchResult]) -> str:

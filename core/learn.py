@@ -72,6 +72,10 @@ class KnobEvidence:
     def add_steps(self, steps: Sequence[StepEvent]) -> None:
         self._steps.extend(steps)
 
+    def latest(self, count: int) -> list[StepEvent]:
+        """The `count` most recent steps kept, oldest first."""
+        return list(self._steps)[-count:]
+
     def add_change(self, applied: ConfigApplied) -> None:
         self.changes.append(applied)
 

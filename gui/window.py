@@ -4,7 +4,6 @@ from __future__ import annotations
 import logging
 import threading
 import time
-from collections import deque
 
 import numpy as np
 from PySide6.QtCore import QSettings, Qt, QTimer
@@ -76,8 +75,7 @@ class MainWindow(QMainWindow):
         self._config_since_step = 0     # the first step trained under the current config
         self._epoch_changes: list[str] = []  # knobs changed during the running epoch
         self._last_epoch: EpochSummary | None = None
-        self.knob_evidence = KnobEvidence()
-        self.trace_steps: deque = deque(maxlen=TRACE_STEPS)  # for File > Export trace
+        self.knob_evidence = KnobEvidence()  # also the steps File > Export trace writes
         self.bridge = EventBridge(session.channel, self)
         self.collector = GuiThreadCollector(self)  # garbage with Qt objects dies on this thread
         self.plots = self.live_timeline = self.experiment = None  # see build_plot_panels
@@ -280,6 +278,11 @@ class MainWindow(QMainWindow):
         self.controls.stop_button.setEnabled(running)
 
     @property
+    def trace_steps(self) -> list:
+        """The steps File > Export trace writes: the latest TRACE_STEPS of this run."""
+        return self.knob_evidence.latest(TRACE_STEPS)
+
+    @property
     def recent_steps(self) -> list:
         """The last few hundred steps (from the timeline, which already holds them)."""
         return self.timeline.last(400)
@@ -302,7 +305,6 @@ class MainWindow(QMainWindow):
         self.epoch_table.setRowCount(0)
         self.advisor.reset()
         self.knob_evidence.clear()
-        self.trace_steps.clear()
         self._config_since_step, self._epoch_changes, self._last_epoch = 0, [], None
 
     def toggle_pause(self) -> None:
@@ -433,7 +435,7 @@ class MainWindow(QMainWindow):
         thread; a TraceWritten event on the session's channel reports it."""
         from pipeviz.core.trace import export_in_background
 
-        steps = list(self.trace_steps)
+        steps = self.trace_steps
         if not steps:
             self.show_error("Nothing to export yet: train a few steps first.")
             return None
@@ -496,7 +498,6 @@ class MainWindow(QMainWindow):
     # ----- events ----------------------------------------------------------------------
     def _on_steps(self, steps: list) -> None:
         self.timeline.add(steps)
-        self.trace_steps.extend(steps)
         self.plots.add_steps(steps)
         self.knob_evidence.add_steps(steps)
         self.advisor.add_steps(steps)

@@ -1,7 +1,5 @@
 import threading
 
-import pytest
-
 from pipeviz.core.events import EpochSummary, EventChannel, StateChanged, StepEvent
 
 
