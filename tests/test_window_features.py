@@ -125,7 +125,7 @@ def test_live_timeline_profile_and_scalars(window, qtbot):
     window.stop_training()
     qtbot.waitUntil(lambda: not window.session.training, timeout=10_000)
     assert "loss" in read_scalars(run_dir)
-    assert str(window.session.runs_root or "") in window.tensorboard_command()
+    assert str(window.session.runs_root or "") in window.menus.tensorboard_command()
 
 
 def test_quiz_needs_an_answer_and_explains_normalizing(window):
