@@ -17,6 +17,9 @@ from pipeviz.core.session import Session
 from .activations import ActivationsView, PredictionBars, prediction_text
 from .canvas import DigitCanvas
 
+CANVAS_PX = 150
+"""The drawing square's side: big enough to draw in, small enough that the panel fits a
+720-pixel-high screen without scrolling."""
 REPREDICT_WHILE_TRAINING_S = 1.5
 """While training changes the weights, the drawn digit is predicted again this often."""
 
@@ -31,7 +34,7 @@ class DigitPanel(QWidget):
         self._dirty = False
         self._last_prediction_at = 0.0
         self.canvas = DigitCanvas()
-        self.canvas.setFixedSize(170, 170)
+        self.canvas.setFixedSize(CANVAS_PX, CANVAS_PX)
         self.preview = QLabel()
         self.preview.setObjectName("modelInputPreview")
         self.preview.setFixedSize(84, 84)

@@ -50,7 +50,6 @@ TRACE_STEPS = 10_000
 LIVE_TIMELINE_S = 2.0
 EPOCHS_KEY = "trainer/epochs"
 """The settings key of the Epochs knob (persisted like the pipeline knobs)."""
-LEFT_WIDTH, DIGIT_WIDTH = 330, 300
 
 PLOT_TABS = ("Live plots", "Step timeline", "Experiment")
 """The tabs holding pyqtgraph panels (see `build_plot_panels`)."""
@@ -64,6 +63,8 @@ def scrolling(widget: QWidget, name: str) -> QScrollArea:
     area.setWidgetResizable(True)
     area.setFrameShape(QFrame.Shape.NoFrame)
     area.setHorizontalScrollBarPolicy(Qt.ScrollBarPolicy.ScrollBarAlwaysOff)
+    # (never narrower than its contents: with no horizontal scrolling they would be cut off)
+    area.setMinimumWidth(widget.minimumSizeHint().width() + area.verticalScrollBar().sizeHint().width())
     return area
 
 
@@ -113,7 +114,8 @@ class MainWindow(QMainWindow):
                                                      self.experiment), PLOT_TABS)):
             placeholder = self.tabs.widget(index)
             self.tabs.removeTab(index)
-            self.tabs.insertTab(index, widget, title)
+            # on a short screen a page scrolls rather than making the window taller
+            self.tabs.insertTab(index, scrolling(widget, f"{widget.objectName() or title}Scroll"), title)
             placeholder.deleteLater()
         self.tabs.setCurrentIndex(current)
         self.experiment.run_clicked.connect(self.run_experiment)
@@ -136,10 +138,11 @@ class MainWindow(QMainWindow):
         lower.addWidget(scrolling(self.digit, "digitScroll"))
         lower.setStretchFactor(1, 1)
         lower.setCollapsible(1, False)
-        lower.setSizes([LEFT_WIDTH, 1280 - LEFT_WIDTH - DIGIT_WIDTH, DIGIT_WIDTH])
+        lower.setSizes([lower.widget(0).minimumWidth(), 1280, lower.widget(2).minimumWidth()])
         central = QWidget()
         layout = QVBoxLayout(central)
-        layout.setContentsMargins(6, 4, 6, 0)
+        layout.setContentsMargins(4, 2, 4, 0)
+        layout.setSpacing(2)
         layout.addWidget(self.diagram, 0)
         layout.addWidget(lower, 1)
         self.setCentralWidget(central)
@@ -157,7 +160,6 @@ class MainWindow(QMainWindow):
         for widget in (self.source_label, self.progress, self.controls, self.advisor):
             layout.addWidget(widget)
         layout.addStretch(1)
-        left.setMinimumWidth(LEFT_WIDTH - 20)
         return left
 
     def _middle_column(self) -> QSplitter:
@@ -180,8 +182,23 @@ class MainWindow(QMainWindow):
         middle.setStretchFactor(0, 1)
         middle.setCollapsible(0, False)
         self.epoch_table.setMinimumHeight(70)
-        middle.setSizes([440, 110])
+        middle.setSizes([430, 90])
         return middle
+
+    def show_tab(self, page: QWidget) -> None:
+        """Bring the tab holding `page` (e.g. `self.experiment`) to the front."""
+        for index in range(self.tabs.count()):
+            if self.tab_page(index) is page:
+                self.tabs.setCurrentIndex(index)
+
+    def tab_page(self, index: int) -> QWidget:
+        """The panel shown in tab `index` (inside its scroll area, if it has one)."""
+        widget = self.tabs.widget(index)
+        return widget.widget() if isinstance(widget, QScrollArea) else widget
+
+    def showing(self, page: QWidget) -> bool:
+        """Whether `page`'s tab is the current one."""
+        return page is not None and self.tab_page(self.tabs.currentIndex()) is page
 
     def _evidence(self, question) -> str:
         return evidence(question, self.knob_evidence, self.session.normalized_150,
@@ -345,7 +362,7 @@ class MainWindow(QMainWindow):
             return
         if was_training:
             self.statusBar().showMessage("Training stopped: the experiment needs the machine to itself", 8000)
-        self.tabs.setCurrentWidget(self.experiment)
+        self.show_tab(self.experiment)
         self.experiment.started()
         self._update_buttons()
 
@@ -437,7 +454,7 @@ class MainWindow(QMainWindow):
         self.plots.refresh()
         self.digit.refresh()
         self.advisor.refresh(self.timeline, self.session.pipeline_config)
-        if self.tabs.currentWidget() is self.live_timeline and self.timeline.events:
+        if self.showing(self.live_timeline) and self.timeline.events:
             self.live_timeline.show_live(self.timeline.since(now - LIVE_TIMELINE_S), now,
                                          LIVE_TIMELINE_S)
         latest = self.plots.latest  # the idle plot's newest point: one figure, one number

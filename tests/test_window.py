@@ -209,7 +209,7 @@ def test_splash_then_window_show_before_pyqtgraph_and_tensorflow_load():
             "print('window', w.isVisible(), 'pyqtgraph' in sys.modules, splash.isVisible(),"
             " w.tabs.widget(0).text(), w.bridge.timer.isActive());"
             "w.build_plot_panels(); app.processEvents();"
-            "print('plots', w.tabs.widget(0) is w.plots, w.tabs.tabText(2), w.tabs.widget(2) is w.experiment,"
+            "print('plots', w.tab_page(0) is w.plots, w.tabs.tabText(2), w.tab_page(2) is w.experiment,"
             " w.bridge.timer.isActive(), 'tensorflow' in sys.modules)")
     result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120)
     assert result.returncode == 0, result.stderr[-2000:]
