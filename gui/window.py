@@ -13,7 +13,7 @@ import logging
 import time
 
 import numpy as np
-from PySide6.QtCore import QSettings, Qt, QTimer
+from PySide6.QtCore import QEvent, QSettings, Qt, QTimer
 from PySide6.QtGui import QKeySequence, QShortcut
 from PySide6.QtWidgets import (QFrame, QLabel, QMainWindow, QMessageBox, QProgressBar,
                                QScrollArea, QSplitter, QTabWidget, QVBoxLayout, QWidget)
@@ -68,6 +68,37 @@ def scrolling(widget: QWidget, name: str) -> QScrollArea:
     return area
 
 
+class FillPage(QWidget):
+    """A page (a tab's, the digit panel's) that holds one panel at the page's size, never below the panel's minimum
+    (in a scroll area: below that, the page scrolls). It has no layout on purpose: a
+    word-wrapped label in the panel would make a layout report height-for-width, and the
+    scroll area would then size the page to the panel's full preferred height (thousands of
+    pixels for pyqtgraph panels) and always scroll."""
+
+    def __init__(self, panel: QWidget):
+        super().__init__()
+        self.panel = panel
+        panel.setParent(self)
+        panel.installEventFilter(self)
+        self.setMinimumSize(panel.minimumSizeHint())
+
+    def eventFilter(self, watched, event) -> bool:  # noqa: N802 (Qt API)
+        """The panel's layout changed (e.g. a label got longer): follow its minimum, so the
+        scroll area scrolls to all of it instead of cutting it off."""
+        if watched is self.panel and event.type() == QEvent.Type.LayoutRequest:
+            self.setMinimumSize(self.panel.minimumSizeHint())
+        return False
+
+    def minimumSizeHint(self):  # noqa: N802 (Qt API)
+        return self.minimumSize()
+
+    def sizeHint(self):  # noqa: N802 (Qt API)
+        return self.minimumSize()
+
+    def resizeEvent(self, event) -> None:  # noqa: N802 (Qt API)
+        self.panel.setGeometry(self.rect())
+
+
 class MainWindow(QMainWindow):
     def __init__(self, session: Session, settings: QSettings | None = None,
                  defer_plots: bool = False):
@@ -115,7 +146,8 @@ class MainWindow(QMainWindow):
             placeholder = self.tabs.widget(index)
             self.tabs.removeTab(index)
             # on a short screen a page scrolls rather than making the window taller
-            self.tabs.insertTab(index, scrolling(widget, f"{widget.objectName() or title}Scroll"), title)
+            self.tabs.insertTab(index, scrolling(FillPage(widget), title.title().replace(" ", "") + "Scroll"),
+                                title)
             placeholder.deleteLater()
         self.tabs.setCurrentIndex(current)
         self.experiment.run_clicked.connect(self.run_experiment)
@@ -135,7 +167,7 @@ class MainWindow(QMainWindow):
         lower = QSplitter(Qt.Orientation.Horizontal, objectName="panelSplitter")
         lower.addWidget(scrolling(self._left_column(), "leftScroll"))
         lower.addWidget(self._middle_column())
-        lower.addWidget(scrolling(self.digit, "digitScroll"))
+        lower.addWidget(scrolling(FillPage(self.digit), "digitScroll"))
         lower.setStretchFactor(1, 1)
         lower.setCollapsible(1, False)
         lower.setSizes([lower.widget(0).minimumWidth(), 1280, lower.widget(2).minimumWidth()])
@@ -194,7 +226,7 @@ class MainWindow(QMainWindow):
     def tab_page(self, index: int) -> QWidget:
         """The panel shown in tab `index` (inside its scroll area, if it has one)."""
         widget = self.tabs.widget(index)
-        return widget.widget() if isinstance(widget, QScrollArea) else widget
+        return widget.widget().panel if isinstance(widget, QScrollArea) else widget
 
     def showing(self, page: QWidget) -> bool:
         """Whether `page`'s tab is the current one."""
