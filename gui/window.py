@@ -183,7 +183,8 @@ class MainWindow(QMainWindow):
     def tab_page(self, index: int) -> QWidget:
         """The panel shown in tab `index` (inside its scroll area, if it has one)."""
         widget = self.tabs.widget(index)
-        return widget.widget().panel if isinstance(widget, QScrollArea) else widget
+        page = widget.widget() if isinstance(widget, QScrollArea) else None
+        return page.panel if isinstance(page, FillPage) else widget
 
     def showing(self, page: QWidget) -> bool:
         """Whether `page`'s tab is the current one."""

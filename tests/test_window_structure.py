@@ -214,6 +214,10 @@ def test_epochs_persist_between_launches(qtbot, tmp_path, caplog):
 
 def test_window_fits_1280x720_and_the_epoch_table_needs_no_horizontal_scrolling(window, qtbot):
     from pipeviz.core.events import EpochSummary
+    for page in (window.learn, window.experiment, window.live_timeline, window.plots):
+        window.show_tab(page)
+        assert window.showing(page) and window.tabs.currentWidget().isAncestorOf(page) \
+            or window.tabs.currentWidget() is page
     window.controls.start_button.click()  # the live figures' texts wrap: they must not
     qtbot.waitUntil(lambda: window.plots.last_step >= 20, timeout=60_000)  # grow the pages
     images, _ = window.session.sample_images
