@@ -34,7 +34,7 @@ SIZES = (0.3, 0.45, 0.6, 0.75, 0.9)
 """Digit height as a fraction of the canvas height."""
 POSITIONS = ("centred", "off-centre")
 WIDGET = 170
-"""The canvas's side in the window (gui/window.py), in widget pixels."""
+"""The canvas's side in the window (gui/digitpanel.py CANVAS_PX), in widget pixels."""
 
 
 def _resample(points: np.ndarray, spacing: float) -> np.ndarray:

@@ -17,9 +17,9 @@ from pipeviz.core.session import Session
 from .activations import ActivationsView, PredictionBars, prediction_text
 from .canvas import DigitCanvas
 
-CANVAS_PX = 150
-"""The drawing square's side: big enough to draw in, small enough that the panel fits a
-720-pixel-high screen without scrolling."""
+CANVAS_PX = 170
+"""The drawing square's side in widget pixels (benchmarks/drawn_digits.py draws at this
+size; on a 720-pixel-high screen the panel scrolls a little)."""
 REPREDICT_WHILE_TRAINING_S = 1.5
 """While training changes the weights, the drawn digit is predicted again this often."""
 
