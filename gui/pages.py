@@ -20,24 +20,38 @@ def scrolling(widget: QWidget, name: str) -> QScrollArea:
 
 
 class FillPage(QWidget):
-    """A page (a tab's, the digit panel's) that holds one panel at the page's size, never below the panel's minimum
-    (in a scroll area: below that, the page scrolls). It has no layout on purpose: a
-    word-wrapped label in the panel would make a layout report height-for-width, and the
-    scroll area would then size the page to the panel's full preferred height (thousands of
-    pixels for pyqtgraph panels) and always scroll."""
+    """A page (a tab's, the digit panel's) that holds one panel at the page's size, never
+    below the panel's minimum (in a scroll area: below that, the page scrolls). It has no
+    layout on purpose: a word-wrapped label in the panel would make a layout report
+    height-for-width, and the scroll area would then size the page to the panel's full
+    preferred height (thousands of pixels for pyqtgraph panels) and always scroll.
 
-    def __init__(self, panel: QWidget):
+    `wrapped_labels`: the panel's own minimum leaves out how tall its word-wrapped labels
+    get at its width (the digit panel's reading grows a line when it says "unsure"); then
+    the page's minimum height is the panel's height for its width (its layout's preferred
+    heights, so only for a panel whose preferred size is about its minimum)."""
+
+    def __init__(self, panel: QWidget, wrapped_labels: bool = False):
         super().__init__()
         self.panel = panel
+        self._wrapped_labels = wrapped_labels
         panel.setParent(self)
         panel.installEventFilter(self)
-        self.setMinimumSize(panel.minimumSizeHint())
+        self._follow_panel()
+
+    def _follow_panel(self) -> None:
+        hint = self.panel.minimumSizeHint()
+        height = hint.height()
+        if self._wrapped_labels and self.panel.hasHeightForWidth():
+            height = max(height, self.panel.heightForWidth(max(self.width(), hint.width())))
+        if (hint.width(), height) != self.minimumSize().toTuple():
+            self.setMinimumSize(hint.width(), height)
 
     def eventFilter(self, watched, event) -> bool:  # noqa: N802 (Qt API)
         """The panel's layout changed (e.g. a label got longer): follow its minimum, so the
         scroll area scrolls to all of it instead of cutting it off."""
         if watched is self.panel and event.type() == QEvent.Type.LayoutRequest:
-            self.setMinimumSize(self.panel.minimumSizeHint())
+            self._follow_panel()
         return False
 
     def minimumSizeHint(self):  # noqa: N802 (Qt API)
@@ -48,3 +62,5 @@ class FillPage(QWidget):
 
     def resizeEvent(self, event) -> None:  # noqa: N802 (Qt API)
         self.panel.setGeometry(self.rect())
+        if self._wrapped_labels and event.size().width() != event.oldSize().width():
+            self._follow_panel()  # (a wrapped label's height depends on the width)

@@ -124,7 +124,7 @@ class MainWindow(QMainWindow):
         lower = QSplitter(Qt.Orientation.Horizontal, objectName="panelSplitter")
         lower.addWidget(scrolling(self._left_column(), "leftScroll"))
         lower.addWidget(self._middle_column())
-        lower.addWidget(scrolling(FillPage(self.digit), "digitScroll"))
+        lower.addWidget(scrolling(FillPage(self.digit, wrapped_labels=True), "digitScroll"))
         lower.setStretchFactor(1, 1)
         lower.setCollapsible(1, False)
         lower.setSizes([lower.widget(0).minimumWidth(), 1280, lower.widget(2).minimumWidth()])

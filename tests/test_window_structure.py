@@ -249,7 +249,14 @@ def test_window_fits_1280x720_and_the_epoch_table_needs_no_horizontal_scrolling(
     assert plots.verticalScrollBar().maximum() == 0 and plots.widget().height() <= plots.viewport().height()
     digit = window.findChild(type(plots), "digitScroll")  # the digit panel all there, scrolling
     page = digit.widget()
-    assert page.height() >= window.digit.minimumSizeHint().height() - 1
-    assert digit.verticalScrollBar().maximum() == max(0, page.height() - digit.viewport().height())
-    bottom = window.digit.activations.geometry().bottom()
-    assert bottom <= page.height(), "the last layer (Dense units) is cut off"
+    dash = np.zeros((28, 28), np.float32)
+    dash[14, 8:20] = 1  # "unsure": the reading grows a line
+    for drawing in (images[0], dash):
+        window.canvas.set_digit(drawing)
+        window._redraw()
+        qtbot.wait(100)
+        assert page.height() >= window.digit.minimumSizeHint().height() - 1
+        assert digit.verticalScrollBar().maximum() == max(0, page.height() - digit.viewport().height())
+        bottom = window.digit.activations.geometry().bottom()
+        assert bottom <= page.height(), "the last layer (Dense units) is cut off"
+    assert "unsure" in window.digit.prediction_label.text()
