@@ -286,11 +286,6 @@ class Session:
         return self.trainer is not None and self.trainer.is_alive()
 
     @property
-    def training_state(self) -> WorkerState | None:
-        """The current (or last) run's state; None before the first Start."""
-        return self.trainer.state if self.trainer is not None else None
-
-    @property
     def paused(self) -> bool:
         return self.training and self.trainer.state == WorkerState.PAUSED
 
@@ -333,16 +328,19 @@ class Session:
         if not workers and not self.busy:
             self._reset_model()
             return
-        self._in_background(SessionAction.RESET, lambda: self._wait_for(workers) or self._reset_model())
+
+        def reset_after_stop() -> None:
+            self._wait_for(workers)
+            self._reset_model()
+        self._in_background(SessionAction.RESET, reset_after_stop)
 
     def _reset_model(self) -> None:
+        """Predict with the seed's fresh model. (TensorFlow is loaded whenever there is a
+        step loop or a loaded model; with neither the predictor is already fresh.)"""
         self.trainer, self._continued_from = None, None
-        if not self.ready:
-            self._model_file = None
-            return
         if self.step_loop is not None:  # the seed's initial weights, no new trace
             self._predict_with_fresh_loop_model()
-        elif self._model_file is not None:  # (before the first run: a fresh model)
+        elif self._model_file is not None:
             self._use_model(None)
 
     # ----- experiments ---------------------------------------------------------------

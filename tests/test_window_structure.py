@@ -260,3 +260,15 @@ def test_window_fits_1280x720_and_the_epoch_table_needs_no_horizontal_scrolling(
         bottom = window.digit.activations.geometry().bottom()
         assert bottom <= page.height(), "the last layer (Dense units) is cut off"
     assert "unsure" in window.digit.prediction_label.text()
+
+
+def test_pause_and_resume_go_through_the_session(window, qtbot):
+    window.controls.start_button.click()
+    qtbot.waitUntil(lambda: window.plots.last_step >= 3, timeout=60_000)
+    window.controls.pause_button.click()
+    qtbot.waitUntil(lambda: window.session.paused, timeout=30_000)
+    qtbot.waitUntil(lambda: window.controls.pause_button.text() == "Resume", timeout=5_000)
+    window.controls.pause_button.click()
+    qtbot.waitUntil(lambda: not window.session.paused, timeout=10_000)
+    qtbot.waitUntil(lambda: window.controls.pause_button.text() == "Pause", timeout=5_000)
+    assert window.session.training
