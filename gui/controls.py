@@ -43,7 +43,7 @@ class ControlPanel(QWidget):
             button.setObjectName(name)
             button.clicked.connect(signal)
             row.addWidget(button)
-        self.start_button.setToolTip("Start training a fresh model (Ctrl+R)")
+        self.start_button.setToolTip("Start training (Ctrl+R): a fresh model, or on from one loaded with File > Load model")
         self.pause_button.setToolTip("Pause or resume (Space)")
         self.reset_button.setToolTip("Stop and start over with an untrained model")
         return row
