@@ -12,6 +12,7 @@ import time
 from dataclasses import asdict
 
 from common import parser_for, write_results
+from pipeviz.core.state import WorkerState
 
 SEED_TRACE = {"loss": 0.25, "accuracy": 0.93}
 
@@ -33,7 +34,7 @@ def main() -> None:
     started = time.time()
     trainer.start()
     trainer.join()
-    if trainer.state != "finished":
+    if trainer.state != WorkerState.FINISHED:
         raise SystemExit(f"training ended in state {trainer.state}")
     print(f"data: {data.source.description}; {shards.train_count} train, {shards.val_count} held out")
     print(f"{'epoch':>5} {'loss':>7} {'acc':>7} {'val loss':>9} {'val acc':>8} {'seconds':>8} {'idle':>6}")

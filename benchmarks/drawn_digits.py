@@ -28,12 +28,13 @@ import numpy as np
 
 from common import parser_for, write_results
 from glyphs import ASPECT, SLANT, STYLES
+from pipeviz.core.state import WorkerState
 
 SIZES = (0.3, 0.45, 0.6, 0.75, 0.9)
 """Digit height as a fraction of the canvas height."""
 POSITIONS = ("centred", "off-centre")
 WIDGET = 170
-"""The canvas's side in the window (gui/window.py), in widget pixels."""
+"""The canvas's side in the window (gui/digitpanel.py CANVAS_PX), in widget pixels."""
 
 
 def _resample(points: np.ndarray, spacing: float) -> np.ndarray:
@@ -175,14 +176,14 @@ def train_default_model(data: str, path: Path) -> dict:
     session.prepare()
     while not session.ready:
         for event in session.channel.drain():
-            if isinstance(event, StateChanged) and event.state == "error":
+            if isinstance(event, StateChanged) and event.state == WorkerState.ERROR:
                 raise SystemExit(f"preparing the data failed: {event.detail}")
         time.sleep(0.2)
     started = time.perf_counter()
     session.start()
     session.trainer.join()
     seconds = time.perf_counter() - started
-    if session.trainer.state != "finished":
+    if session.trainer.state != WorkerState.FINISHED:
         raise SystemExit(f"training ended {session.trainer.state}")
     session.save_model(path)
     history = session.trainer.history

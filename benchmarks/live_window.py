@@ -15,6 +15,7 @@ def run_with_training_window(data: str, warmup_steps: int, on_warm) -> int:
 
     from pipeviz.core.config import TrainerConfig
     from pipeviz.core.session import Session
+    from pipeviz.core.state import WorkerState
     from pipeviz.gui.window import MainWindow
 
     app = QApplication(sys.argv[:1])
@@ -31,7 +32,7 @@ def run_with_training_window(data: str, warmup_steps: int, on_warm) -> int:
             QTimer.singleShot(100, wait_warm)
 
     def on_state(event) -> None:
-        if event.state == "ready" and session.trainer is None:
+        if event.state == WorkerState.READY and session.trainer is None:
             window.start_training()
             wait_warm()
 

@@ -14,6 +14,7 @@ from dataclasses import dataclass, field
 from typing import Any, Union
 
 from .config import PipelineConfig
+from .state import SessionAction, WorkerState
 
 
 @dataclass(frozen=True, slots=True)
@@ -88,9 +89,10 @@ class EpochSummary:
 
 @dataclass(frozen=True, slots=True)
 class StateChanged:
-    """The worker's lifecycle: idle, preparing, running, paused, stopped, finished, error."""
+    """The worker's lifecycle (`WorkerState`: preparing, ready, running, paused, stopped,
+    finished, error)."""
 
-    state: str
+    state: WorkerState
     detail: str = ""
 
 
@@ -139,8 +141,19 @@ class ErrorEvent:
     message: str
 
 
+@dataclass(frozen=True, slots=True)
+class ActionDone:
+    """A `Session` action that ran off the caller's thread has ended (it waited for a worker
+    to stop, or read or wrote a file): `what` it was (`SessionAction`), a `detail` for a
+    status line (e.g. the file), or the `error` that stopped it."""
+
+    what: SessionAction
+    detail: str = ""
+    error: str = ""
+
+
 Event = Union[StepEvent, EpochSummary, StateChanged, ConfigApplied, Progress, SweepProgress,
-              ProfileCaptured, ErrorEvent]
+              ProfileCaptured, ErrorEvent, ActionDone]
 LOSSY_TYPES = (StepEvent, Progress, SweepProgress)
 
 

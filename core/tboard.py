@@ -10,7 +10,6 @@ disk, removed), `ScalarLog` warns once, turns itself off and training goes on.
 from __future__ import annotations
 
 import logging
-import os
 import time
 from pathlib import Path
 
@@ -18,6 +17,7 @@ import numpy as np
 import tensorflow as tf
 
 from .events import EpochSummary
+from .runsdir import default_runs_root
 from .safeio import short_reason
 from .stepstats import StepAccount
 
@@ -27,11 +27,6 @@ STEP_TAGS = ("loss", "accuracy", "idle_fraction", "images_per_s", "input_wait_fr
              "host_fraction", "between_fraction")
 EPOCH_TAGS = ("epoch/train_loss", "epoch/train_accuracy", "epoch/val_loss", "epoch/val_accuracy",
               "epoch/idle_fraction", "epoch/images_per_s")
-
-
-def default_runs_root() -> Path:
-    """Where run folders go: $PIPEVIZ_RUNS_DIR, else ~/pipeviz-runs."""
-    return Path(os.environ.get("PIPEVIZ_RUNS_DIR") or Path.home() / "pipeviz-runs")
 
 
 def new_run_dir(root: str | Path | None = None, label: str = "train") -> Path:

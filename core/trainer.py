@@ -30,6 +30,7 @@ from .events import (ConfigApplied, EpochSummary, ErrorEvent, EventChannel, Prof
                      StateChanged, StepEvent)
 from .safeio import log_failure, short_reason
 from .shards import ShardSet, invalidate
+from .state import WorkerState
 from .stepstats import StepAccount
 from .tfsetup import configure_tensorflow
 
@@ -43,7 +44,8 @@ from .tboard import ScalarLog, discard_failed_profile  # noqa: E402
 
 log = logging.getLogger(__name__)
 
-IDLE, RUNNING, PAUSED, STOPPED, FINISHED, ERROR = "idle", "running", "paused", "stopped", "finished", "error"
+IDLE, RUNNING, PAUSED = WorkerState.IDLE, WorkerState.RUNNING, WorkerState.PAUSED
+STOPPED, FINISHED, ERROR = WorkerState.STOPPED, WorkerState.FINISHED, WorkerState.ERROR
 
 
 def step_timing(out: dict[str, np.ndarray], prev_done: float, between_s: float = 0.0) -> dict[str, np.ndarray]:
@@ -159,7 +161,7 @@ class Trainer:
 
     # ----- steering, from any thread -------------------------------------------------
     @property
-    def state(self) -> str:
+    def state(self) -> WorkerState:
         return self._state
 
     @property
@@ -224,7 +226,7 @@ class Trainer:
         self._commands.put((command, payload))
         self._wake.set()
 
-    def _set_state(self, state: str, detail: str = "") -> None:
+    def _set_state(self, state: WorkerState, detail: str = "") -> None:
         self._state = state
         self.channel.put(StateChanged(state, detail))
 

@@ -31,6 +31,7 @@ def main() -> int:
 
     from pipeviz.core.config import PipelineConfig, preset
     from pipeviz.core.session import Session
+    from pipeviz.core.state import WorkerState
     from pipeviz.gui.window import MainWindow
 
     app = QApplication(sys.argv[:1])
@@ -63,15 +64,15 @@ def main() -> int:
         app.quit()
 
     def on_state(event) -> None:
-        if event.state == "ready" and args.experiment:
+        if event.state == WorkerState.READY and args.experiment:
             window.bridge.other.connect(on_sweep_done)
             window.run_experiment(200)
-        elif event.state == "ready":
+        elif event.state == WorkerState.READY:
             window.start_training()
             images, _ = session.sample_images
             window.canvas.set_digit(images[7])
             poll()
-        elif event.state == "error":
+        elif event.state == WorkerState.ERROR:
             app.exit(1)
 
     window.bridge.state.connect(on_state)

@@ -1,8 +1,10 @@
 """The bottleneck advisor panel: what bounds the step, what to change first and the gain
 predicted from the measurements; "Apply" makes the change, then the panel measures it and
-shows predicted against measured."""
+shows predicted against measured. It throttles itself: `refresh`, called every frame,
+re-reads the steps about once a second, leaving out the steps right after a change."""
 from __future__ import annotations
 
+import time
 from typing import Sequence
 
 from PySide6.QtCore import Signal
@@ -11,6 +13,15 @@ from PySide6.QtWidgets import QGroupBox, QHBoxLayout, QLabel, QPushButton, QVBox
 from pipeviz.core.advisor import Advice, Trial, advise
 from pipeviz.core.config import PipelineConfig
 from pipeviz.core.events import ConfigApplied, StepEvent
+from pipeviz.core.stepstats import WINDOW_STEPS
+from pipeviz.core.timeline import Timeline
+
+ADVICE_EVERY_S = 1.0
+"""The advisor re-reads the recent steps this often."""
+ADVICE_STEPS = WINDOW_STEPS
+"""...the last this many steps trained under the current config (the idle plot's window)."""
+ADVICE_SETTLE_STEPS = 8
+"""Steps after a change left out of the advice (the new pipeline filling its buffers)."""
 
 
 class AdvisorPanel(QGroupBox):
@@ -39,7 +50,19 @@ class AdvisorPanel(QGroupBox):
         self.trial: Trial | None = None
         self.trial_steps = 100
         """Steps measured after an applied change."""
+        self._last_advice_at = 0.0
+        self._config_since_step = 0  # the first step trained under the current config
         self.apply_button.clicked.connect(self._apply)
+
+    def refresh(self, timeline: Timeline, config: PipelineConfig) -> None:
+        """About once a second: advice from the recent steps under the current config."""
+        if time.monotonic() - self._last_advice_at < ADVICE_EVERY_S:
+            return
+        self._last_advice_at = time.monotonic()
+        first = self._config_since_step + ADVICE_SETTLE_STEPS
+        steps = [e for e in timeline.last(ADVICE_STEPS) if e.step >= first]
+        if len(steps) >= 10:
+            self.update_advice(steps, config)
 
     def update_advice(self, steps: Sequence[StepEvent], config: PipelineConfig) -> None:
         """Re-read the recent steps (the window calls this about once a second)."""
@@ -65,6 +88,7 @@ class AdvisorPanel(QGroupBox):
 
     def on_config_applied(self, applied: ConfigApplied) -> None:
         """The change took effect at `applied.step`: measure from there."""
+        self._config_since_step = applied.step
         if self.pending is not None and all(getattr(applied.config, k) == v
                                             for k, v in self.pending.changes.items()):
             self.trial, self.pending = Trial(self.pending, applied.step, self.trial_steps), None
@@ -81,6 +105,7 @@ class AdvisorPanel(QGroupBox):
 
     def reset(self) -> None:
         self.advice = self.pending = self.trial = None
+        self._config_since_step = 0
         self.headline.setText("Start training: the advisor reads the measured steps.")
         self.reason.setText("")
         self.trial_label.setText("")

@@ -1,4 +1,5 @@
-"""Settings that persist between launches (QSettings): pipeline knobs, data path, geometry.
+"""Settings that persist between launches (QSettings): pipeline knobs, epochs, data path,
+geometry.
 
 Read defensively: the settings file is a user file (hand-edited, half-written, from another
 version), so any value that cannot be read is ignored with one warning and its default used;
@@ -76,6 +77,23 @@ def load_bool(settings: QSettings, key: str, default: bool) -> bool:
         return _BOOLS[text]
     log.warning("ignoring saved setting %s=%r: expected true or false (using %s)", key, raw, default)
     return default
+
+
+def load_int(settings: QSettings, key: str, default: int, lowest: int, highest: int) -> int:
+    """A whole-number setting in [lowest, highest]; anything else gives `default` (with a
+    warning)."""
+    raw = _raw(settings, key)
+    if raw is None:
+        return default
+    try:
+        value = int(str(raw).strip())
+    except ValueError:
+        value = None
+    if value is None or not lowest <= value <= highest:
+        log.warning("ignoring saved setting %s=%r: expected a whole number from %d to %d "
+                    "(using %d)", key, raw, lowest, highest, default)
+        return default
+    return value
 
 
 def load_geometry(settings: QSettings) -> QByteArray | None:

@@ -1,37 +1,44 @@
-"""The main window: pipeline diagram on top, controls and epoch table left, plots right."""
+"""The main window: it composes the panels and routes the worker's events to them.
+
+Top: the pipeline diagram. Below, left to right: the run controls and the advisor (they
+scroll when the window is short); the plot tabs with a slot above them for notes and the
+epoch table below; the digit panel. Each panel owns its widgets and state (DigitPanel,
+EpochTable, AdvisorPanel, MenuActions with the file actions); the window holds what they
+share (the session, the run's steps) and the run controls, and never reaches past the
+`Session` into its workers.
+"""
 from __future__ import annotations
 
 import logging
-import threading
 import time
 
 import numpy as np
 from PySide6.QtCore import QSettings, Qt, QTimer
-from PySide6.QtGui import QAction, QImage, QKeySequence, QPixmap, QShortcut
-from PySide6.QtWidgets import (QApplication, QFileDialog, QHBoxLayout, QLabel, QMainWindow,
-                               QMessageBox, QProgressBar, QPushButton, QSplitter, QTableWidget,
-                               QTableWidgetItem, QTabWidget, QVBoxLayout, QWidget)
+from PySide6.QtGui import QKeySequence, QShortcut
+from PySide6.QtWidgets import (QLabel, QMainWindow, QMessageBox, QProgressBar,
+                               QScrollArea, QSplitter, QTabWidget, QVBoxLayout, QWidget)
 
 from pipeviz.core.config import ConfigError
-from pipeviz.core.digits import shape_doubt, to_mnist
-from pipeviz.core.events import (ConfigApplied, EpochSummary, ProfileCaptured, StateChanged,
-                                 SweepProgress)
+from pipeviz.core.events import (ActionDone, ConfigApplied, EpochSummary, ProfileCaptured,
+                                 StateChanged, SweepProgress)
 from pipeviz.core.experiment import SweepConfigDone, SweepFinished
-from pipeviz.core.learn import KnobEvidence, evidence, observe
-from pipeviz.core.session import READY, Session
-from pipeviz.core.stepstats import WINDOW_STEPS
+from pipeviz.core.learn import KnobEvidence, evidence
+from pipeviz.core.session import ModelMismatch, Session
+from pipeviz.core.state import SessionAction, WorkerState
 from pipeviz.core.timeline import Timeline, span_of
 from pipeviz.core.trace import TraceWritten
 
-from .activations import ActivationsView, PredictionBars, prediction_text
 from .advisor import AdvisorPanel
 from .bridge import EventBridge
-from .canvas import DigitCanvas
 from .controls import ControlPanel
 from .diagram import PipelineDiagram
+from .digitpanel import DigitPanel
+from .epochtable import EpochTable
 from .gcguard import GuiThreadCollector
 from .learn import LearnPanel
-from .settings import load_geometry, save_pipeline_config
+from .menus import MenuActions
+from .pages import FillPage, scrolling
+from .settings import load_geometry, load_int, save_pipeline_config
 
 log = logging.getLogger(__name__)
 
@@ -39,20 +46,11 @@ REPLAY_DELAY_S = 0.25
 """The diagram shows the pipeline this far behind real time, so that every batch it draws
 has already been reported with all its stage timestamps."""
 CLOSE_TIMEOUT_S = 2.0
-REPREDICT_WHILE_TRAINING_S = 1.5
-"""While training changes the weights, the drawn digit is predicted again this often."""
-EPOCH_COLUMNS = ("epoch", "loss", "accuracy", "val loss", "val acc", "time (s)", "idle %",
-                 "observation")
-ADVICE_EVERY_S = 1.0
-"""The advisor re-reads the recent steps this often."""
-ADVICE_STEPS = WINDOW_STEPS
-"""...the last this many steps trained under the current config (the idle plot's window)."""
 TRACE_STEPS = 10_000
 """File > Export trace writes the stage spans of up to this many of the latest steps."""
-ADVICE_SETTLE_STEPS = 8
-"""Steps after a change left out of the advice (the new pipeline filling its buffers)."""
 LIVE_TIMELINE_S = 2.0
-PROFILE_STEPS = 20
+EPOCHS_KEY = "trainer/epochs"
+"""The settings key of the Epochs knob (persisted like the pipeline knobs)."""
 
 PLOT_TABS = ("Live plots", "Step timeline", "Experiment")
 """The tabs holding pyqtgraph panels (see `build_plot_panels`)."""
@@ -68,22 +66,17 @@ class MainWindow(QMainWindow):
         self.session = session
         self.settings = settings
         self.timeline = Timeline()
-        self.prediction = None
-        self._digit_dirty = False
-        self._last_prediction_at = 0.0
-        self._last_advice_at = 0.0
-        self._config_since_step = 0     # the first step trained under the current config
-        self._epoch_changes: list[str] = []  # knobs changed during the running epoch
-        self._last_epoch: EpochSummary | None = None
         self.knob_evidence = KnobEvidence()  # also the steps File > Export trace writes
         self.bridge = EventBridge(session.channel, self)
         self.collector = GuiThreadCollector(self)  # garbage with Qt objects dies on this thread
         self.plots = self.live_timeline = self.experiment = None  # see build_plot_panels
+        if settings is not None:
+            session.set_epochs(load_int(settings, EPOCHS_KEY, session.trainer_config.epochs, 1, 1000))
         self._build()
-        self._build_menu()
+        self.menus = MenuActions(self, session, settings, lambda: self.trace_steps)
         self._connect()
-        self._set_training_buttons(ready=False, running=False)
-        self.resize(1280, 800)
+        self._update_buttons()
+        self.resize(1280, 720)
         geometry = load_geometry(settings) if settings is not None else None
         if geometry is not None and not self.restoreGeometry(geometry):
             log.warning("ignoring saved setting geometry: Qt could not restore it")
@@ -109,135 +102,97 @@ class MainWindow(QMainWindow):
                                                      self.experiment), PLOT_TABS)):
             placeholder = self.tabs.widget(index)
             self.tabs.removeTab(index)
-            self.tabs.insertTab(index, widget, title)
+            # on a short screen a page scrolls rather than making the window taller
+            self.tabs.insertTab(index, scrolling(FillPage(widget), title.title().replace(" ", "") + "Scroll"),
+                                title)
             placeholder.deleteLater()
         self.tabs.setCurrentIndex(current)
         self.experiment.run_clicked.connect(self.run_experiment)
         self.experiment.cancel_clicked.connect(self.cancel_experiment)
         self.experiment.error.connect(self.show_error)
-        self._set_training_buttons(ready=self.session.ready, running=self.session.training)
+        self._update_buttons()
         self.bridge.start()
 
-    # ----- layout ----------------------------------------------------------------------
+    # ----- composition ---------------------------------------------------------------
     def _build(self) -> None:
         self.diagram = PipelineDiagram()
         self.controls = ControlPanel(self.session.pipeline_config)
         self.controls.epochs_spin.setValue(self.session.trainer_config.epochs)
-        self.epoch_table = QTableWidget(0, len(EPOCH_COLUMNS))
-        self.epoch_table.setObjectName("epochTable")
-        self.epoch_table.setHorizontalHeaderLabels(EPOCH_COLUMNS)
-        self.epoch_table.verticalHeader().setVisible(False)
-        self.epoch_table.horizontalHeader().setStretchLastSection(True)
-        self.epoch_table.setEditTriggers(QTableWidget.EditTrigger.NoEditTriggers)
-        self.epoch_table.resizeColumnsToContents()
-        self.source_label = QLabel("Loading TensorFlow and the data…")
-        self.source_label.setObjectName("sourceLabel")
-        self.source_label.setWordWrap(True)
         self.advisor = AdvisorPanel()
-        self.progress = QProgressBar()
-        self.progress.setVisible(False)
-        left = QWidget()
-        left_layout = QVBoxLayout(left)
-        left_layout.setContentsMargins(0, 0, 0, 0)
-        for widget in (self.source_label, self.progress, self.controls, self.advisor,
-                       self.epoch_table):
-            left_layout.addWidget(widget)
-        left.setMinimumWidth(330)
-        lower = QSplitter(Qt.Orientation.Horizontal)
-        lower.addWidget(left)
-        lower.addWidget(self._tabs())
-        lower.addWidget(self._digit_panel())
+        self.epoch_table = EpochTable()
+        self.digit = DigitPanel(self.session)
+        lower = QSplitter(Qt.Orientation.Horizontal, objectName="panelSplitter")
+        lower.addWidget(scrolling(self._left_column(), "leftScroll"))
+        lower.addWidget(self._middle_column())
+        lower.addWidget(scrolling(FillPage(self.digit), "digitScroll"))
         lower.setStretchFactor(1, 1)
-        lower.setSizes([330, 560, 370])
+        lower.setCollapsible(1, False)
+        lower.setSizes([lower.widget(0).minimumWidth(), 1280, lower.widget(2).minimumWidth()])
         central = QWidget()
         layout = QVBoxLayout(central)
+        layout.setContentsMargins(4, 2, 4, 0)
+        layout.setSpacing(2)
         layout.addWidget(self.diagram, 0)
         layout.addWidget(lower, 1)
         self.setCentralWidget(central)
         self.step_label = QLabel("")
         self.statusBar().addPermanentWidget(self.step_label)
 
-    def _tabs(self) -> QTabWidget:
-        """The middle: live plots, the live step timeline, the experiment and learn panels
-        (the first three hold placeholders until `build_plot_panels`)."""
+    def _left_column(self) -> QWidget:
+        """Data source, preparation progress, the run controls and knobs, the advisor."""
+        self.source_label = QLabel("Loading TensorFlow and the data…", objectName="sourceLabel",
+                                   wordWrap=True)
+        self.progress = QProgressBar(visible=False)
+        left = QWidget()
+        layout = QVBoxLayout(left)
+        layout.setContentsMargins(0, 0, 4, 0)
+        for widget in (self.source_label, self.progress, self.controls, self.advisor):
+            layout.addWidget(widget)
+        layout.addStretch(1)
+        return left
+
+    def _middle_column(self) -> QSplitter:
+        """The notes slot (`self.notes`, empty: for strips and notes about the plots), the
+        plot tabs, and the epoch table below them."""
         self.learn = LearnPanel(self._evidence)
         self.tabs = QTabWidget(objectName="mainTabs")
         for title in PLOT_TABS:
             placeholder = QLabel("Loading the plots…", alignment=Qt.AlignmentFlag.AlignCenter)
             self.tabs.addTab(placeholder, title)
         self.tabs.addTab(self.learn, "Learn")
-        return self.tabs
+        top = QWidget()
+        self.notes = QVBoxLayout(top)
+        """Where strips and notes about the plots go (above the tabs; add widgets here)."""
+        self.notes.setContentsMargins(0, 0, 0, 0)
+        self.notes.addWidget(self.tabs, 1)
+        middle = QSplitter(Qt.Orientation.Vertical, objectName="middleSplitter")
+        middle.addWidget(top)
+        middle.addWidget(self.epoch_table)
+        middle.setStretchFactor(0, 1)
+        middle.setCollapsible(0, False)
+        self.epoch_table.setMinimumHeight(70)
+        middle.setSizes([430, 90])
+        return middle
+
+    def show_tab(self, page: QWidget) -> None:
+        """Bring the tab holding `page` (e.g. `self.experiment`) to the front."""
+        for index in range(self.tabs.count()):
+            if self.tab_page(index) is page:
+                self.tabs.setCurrentIndex(index)
+
+    def tab_page(self, index: int) -> QWidget:
+        """The panel shown in tab `index` (inside its scroll area, if it has one)."""
+        widget = self.tabs.widget(index)
+        page = widget.widget() if isinstance(widget, QScrollArea) else None
+        return page.panel if isinstance(page, FillPage) else widget
+
+    def showing(self, page: QWidget) -> bool:
+        """Whether `page`'s tab is the current one."""
+        return page is not None and self.tab_page(self.tabs.currentIndex()) is page
 
     def _evidence(self, question) -> str:
-        drawn = float(self.prediction.image.max()) if self.prediction is not None else None
-        return evidence(question, self.knob_evidence, self.session.normalized_150, drawn)
-
-    def _digit_panel(self) -> QWidget:
-        self.canvas = DigitCanvas()
-        self.canvas.setFixedSize(170, 170)
-        self.preview = QLabel()
-        self.preview.setObjectName("modelInputPreview")
-        self.preview.setFixedSize(84, 84)
-        self.preview.setToolTip("What the model sees: your drawing as an MNIST digit")
-        self.preview.setStyleSheet("background: black; border: 1px solid #889")
-        self.prediction_label = QLabel("")
-        self.prediction_label.setObjectName("predictionLabel")
-        self.prediction_label.setWordWrap(True)
-        self.clear_button = QPushButton("Clear")
-        self.clear_button.setObjectName("clearCanvasButton")
-        self.clear_button.setToolTip("Clear the drawing (Esc)")
-        side = QVBoxLayout()
-        side.addWidget(QLabel("Model input"))
-        side.addWidget(self.preview)
-        side.addWidget(self.prediction_label)
-        side.addStretch(1)
-        side.addWidget(self.clear_button)
-        top = QHBoxLayout()
-        top.addWidget(self.canvas)
-        top.addLayout(side)
-        self.prediction_bars = PredictionBars()
-        self.activations = ActivationsView()
-        panel = QWidget()
-        layout = QVBoxLayout(panel)
-        layout.setContentsMargins(0, 0, 0, 0)
-        layout.addLayout(top)
-        layout.addWidget(self.prediction_bars, 1)
-        layout.addWidget(self.activations, 2)
-        panel.setMinimumWidth(300)
-        return panel
-
-    def _build_menu(self) -> None:
-        self._build_file_menu()
-        menu = self.menuBar().addMenu("&Run")
-        self.actions = {}
-        for key, text, shortcut, slot in (
-                ("experiment", "Run &experiment", "Ctrl+E", self.run_experiment),
-                ("cancel", "&Cancel experiment", None, self.cancel_experiment),
-                ("profile", f"Capture &profile ({PROFILE_STEPS} steps)", "Ctrl+P", self.capture_profile),
-                ("scalars", "Write &TensorBoard scalars", None, self.set_write_scalars),
-                ("tensorboard", "Copy TensorBoard &command", None, self.copy_tensorboard_command)):
-            action = QAction(text, self)
-            if shortcut:
-                action.setShortcut(QKeySequence(shortcut))
-            action.triggered.connect(slot)
-            menu.addAction(action)
-            self.actions[key] = action
-        self.actions["scalars"].setCheckable(True)
-        self.actions["scalars"].setChecked(self.session.write_scalars)
-
-    def _build_file_menu(self) -> None:
-        menu = self.menuBar().addMenu("&File")
-        for text, shortcut, slot in (("Open data &folder…", "Ctrl+O", self.open_data_folder),
-                                     ("Open MNIST &npz…", None, self.open_data_npz),
-                                     ("&Save model…", "Ctrl+S", self.save_model),
-                                     ("&Load model…", "Ctrl+L", self.load_model),
-                                     ("Export &trace…", None, self.export_trace),
-                                     ("&Quit", "Ctrl+Q", self.close)):
-            action = QAction(text, self)
-            if shortcut:
-                action.setShortcut(QKeySequence(shortcut))
-            action.triggered.connect(slot)
-            menu.addAction(action)
+        return evidence(question, self.knob_evidence, self.session.normalized_150,
+                        self.digit.drawn_max)
 
     def _connect(self) -> None:
         self.controls.start_clicked.connect(self.start_training)
@@ -245,8 +200,14 @@ class MainWindow(QMainWindow):
         self.controls.stop_clicked.connect(self.stop_training)
         self.controls.reset_clicked.connect(self.reset)
         self.controls.balance_clicked.connect(self.balance_latency)
-        self.controls.epochs_changed.connect(self.session.set_epochs)
+        self.controls.epochs_changed.connect(self.set_epochs)
         self.controls.knob_changed.connect(self.apply_knobs)
+        self.advisor.apply_clicked.connect(self.apply_advice)
+        self.menus.message.connect(self.statusBar().showMessage)
+        self.menus.error.connect(self.show_error)
+        self.menus.data_changing.connect(self._on_data_changing)
+        self.menus.experiment_requested.connect(self.run_experiment)
+        self.menus.cancel_requested.connect(self.cancel_experiment)
         self.bridge.steps.connect(self._on_steps)
         self.bridge.epoch.connect(self._on_epoch)
         self.bridge.state.connect(self._on_state)
@@ -255,27 +216,39 @@ class MainWindow(QMainWindow):
         self.bridge.error.connect(self.show_error)
         self.bridge.tick.connect(self._redraw)
         self.bridge.other.connect(self._on_other)
-        self.advisor.apply_clicked.connect(self.apply_advice)
-        self.canvas.changed.connect(self._mark_digit_dirty)
-        # While drawing, predictions follow at the frame rate; when the pen lifts, at once.
-        self.canvas.stroke_finished.connect(self.update_prediction)
-        self.clear_button.clicked.connect(self.canvas.clear)
         QShortcut(QKeySequence("Ctrl+R"), self, activated=self.start_training)
         QShortcut(QKeySequence(Qt.Key.Key_Space), self, activated=self.toggle_pause)
         QShortcut(QKeySequence(Qt.Key.Key_Escape), self, activated=self.canvas.clear)
 
-    def _set_training_buttons(self, ready: bool, running: bool) -> None:
-        sweeping = self.session.sweeping
-        self.controls.start_button.setEnabled(ready and not running and not sweeping)
+    @property
+    def canvas(self):
+        """The digit canvas (`pipeviz --screenshot` draws on it)."""
+        return self.digit.canvas
+
+    @property
+    def prediction(self):
+        """The digit panel's latest prediction."""
+        return self.digit.prediction
+
+    @property
+    def actions(self) -> dict:
+        """The menus' actions by key (e.g. "profile", "experiment")."""
+        return self.menus.actions
+
+    def _update_buttons(self) -> None:
+        """Enable what can be done now, from the session's own state."""
+        session = self.session
+        ready, running, sweeping = session.ready, session.training, session.sweeping
+        self.controls.start_button.setEnabled(ready and not running and not sweeping
+                                              and not session.busy)
         if self.experiment is not None:
             self.experiment.set_ready(ready, sweeping)
-        self.actions["experiment"].setEnabled(ready and not sweeping)
-        self.actions["cancel"].setEnabled(sweeping)
-        self.actions["profile"].setEnabled(running)
+        self.menus.set_enabled(ready, running, sweeping)
         self.controls.reset_button.setEnabled(ready)
         self.controls.balance_button.setEnabled(bool(self.timeline.events))
         self.controls.pause_button.setEnabled(running)
         self.controls.stop_button.setEnabled(running)
+        self.controls.pause_button.setText("Resume" if session.paused else "Pause")
 
     @property
     def trace_steps(self) -> list:
@@ -287,45 +260,58 @@ class MainWindow(QMainWindow):
         """The last few hundred steps (from the timeline, which already holds them)."""
         return self.timeline.last(400)
 
-    # ----- actions ---------------------------------------------------------------------
+    # ----- run controls ----------------------------------------------------------------
     def start_training(self) -> None:
+        """Start a run: on from a loaded model (File > Load model), else a fresh one; asks
+        before starting over when a loaded model cannot be trained on."""
         if not self.session.ready or self.session.training:
             return
-        self._clear_run_views()
+        loaded = self.session.loaded_model_file
         try:
-            self.session.start()
+            try:
+                self.session.start()
+            except ModelMismatch as exc:
+                if not self._ask("Train a fresh model?", f"{exc}. Train a fresh model instead?"):
+                    return
+                loaded = None
+                self.session.start(fresh=True)
         except (ConfigError, RuntimeError) as exc:  # e.g. a batch larger than the data
             self.show_error(str(exc))
             return
-        self._set_training_buttons(ready=True, running=True)
+        self._clear_run_views()
+        if loaded:
+            self.statusBar().showMessage(f"Training on from {loaded}", 8000)
+        self._update_buttons()
+
+    def _ask(self, title: str, text: str) -> bool:
+        answer = QMessageBox.question(self, title, text)
+        return answer == QMessageBox.StandardButton.Yes
 
     def _clear_run_views(self) -> None:
         self.plots.reset()
         self.timeline.clear()
-        self.epoch_table.setRowCount(0)
+        self.epoch_table.clear_run()
         self.advisor.reset()
         self.knob_evidence.clear()
-        self._config_since_step, self._epoch_changes, self._last_epoch = 0, [], None
 
     def toggle_pause(self) -> None:
-        trainer = self.session.trainer
-        if trainer is None or not self.session.training:
-            return
-        if trainer.state == "paused":
-            trainer.resume()
-        else:
-            trainer.pause()
+        self.session.toggle_pause()
 
     def stop_training(self) -> None:
-        if self.session.trainer is not None:
-            self.session.trainer.stop()
+        """Ask the run to stop; returns at once (the state change re-enables Start)."""
+        self.session.stop_training()
 
     def reset(self) -> None:
         self.session.reset()
         self._clear_run_views()
         self.step_label.setText("")
-        self._mark_digit_dirty()
-        self._set_training_buttons(self.session.ready, running=False)
+        self.digit.mark_dirty()
+        self._update_buttons()
+
+    def set_epochs(self, epochs: int) -> None:
+        self.session.set_epochs(epochs)
+        if self.settings is not None:
+            self.settings.setValue(EPOCHS_KEY, epochs)
 
     def balance_latency(self) -> None:
         """Storage latency := the recent steps' median compute time minus the pipeline's own
@@ -343,48 +329,6 @@ class MainWindow(QMainWindow):
         self.apply_knobs(changes)
         self.controls.set_config(self.session.pipeline_config)
 
-    def run_experiment(self, steps: int | None = None, names: tuple[str, ...] | None = None) -> None:
-        """Measure every config, or `names` (stops training first); results arrive as
-        sweep events."""
-        steps = steps or self.experiment.steps_spin.value()
-        was_training = self.session.training
-        try:
-            self.session.run_sweep(names, steps=steps)
-        except RuntimeError as exc:
-            self.show_error(str(exc))
-            return
-        if was_training:
-            self.statusBar().showMessage("Training stopped: the experiment needs the machine to itself", 8000)
-        self.tabs.setCurrentWidget(self.experiment)
-        self.experiment.started()
-        self._set_training_buttons(self.session.ready, running=False)
-
-    def cancel_experiment(self) -> None:
-        if self.session.sweep is not None:
-            self.session.sweep.cancel()
-
-    def capture_profile(self) -> None:
-        try:
-            folder = self.session.capture_profile(PROFILE_STEPS)
-        except Exception as exc:
-            self.show_error(str(exc))
-            return
-        self.statusBar().showMessage(f"Profiling {PROFILE_STEPS} steps into {folder}…", 8000)
-
-    def set_write_scalars(self, on: bool) -> None:
-        self.session.write_scalars = bool(on)
-        if self.settings is not None:
-            self.settings.setValue("write_scalars", bool(on))
-
-    def tensorboard_command(self) -> str:
-        from pipeviz.core.tboard import default_runs_root
-        root = self.session.runs_root or default_runs_root()
-        return f"tensorboard --logdir \"{root}\""
-
-    def copy_tensorboard_command(self) -> None:
-        QApplication.clipboard().setText(self.tensorboard_command())
-        self.statusBar().showMessage(f"Copied: {self.tensorboard_command()}", 8000)
-
     def apply_knobs(self, changes: dict) -> None:
         try:
             self.session.reconfigure(**changes)
@@ -392,102 +336,32 @@ class MainWindow(QMainWindow):
             self.show_error(str(exc))
             self.controls.set_config(self.session.pipeline_config)
 
-    def open_data_folder(self) -> None:
-        folder = QFileDialog.getExistingDirectory(self, "Open a folder of MNIST IDX files")
-        if folder:
-            self.use_data(folder)
+    def run_experiment(self, steps: int | None = None, names: tuple[str, ...] | None = None) -> None:
+        """Measure every config, or `names`; results arrive as sweep events. While training,
+        asks first: the experiment needs the machine to itself, so the run stops."""
+        steps = steps or self.experiment.steps_spin.value()
+        was_training = self.session.training
+        if was_training and not self._ask(
+                "Stop training?", "The experiment needs the machine to itself: stop this "
+                "training run and run the experiment?"):
+            return
+        try:
+            self.session.run_sweep(names, steps=steps)
+        except RuntimeError as exc:
+            self.show_error(str(exc))
+            return
+        if was_training:
+            self.statusBar().showMessage("Training stopped: the experiment needs the machine to itself", 8000)
+        self.show_tab(self.experiment)
+        self.experiment.started()
+        self._update_buttons()
 
-    def open_data_npz(self) -> None:
-        path, _ = QFileDialog.getOpenFileName(self, "Open a Keras mnist.npz", "", "NumPy archives (*.npz)")
-        if path:
-            self.use_data(path)
+    def cancel_experiment(self) -> None:
+        self.session.cancel_sweep()
 
     def use_data(self, path: str) -> None:
-        """Switch to another data source (stops training; prepares it in the background)."""
-        self.session.stop_training()
-        self.session.change_data(path)
-        self.source_label.setText(f"Loading {path}…")
-        if self.settings is not None:
-            self.settings.setValue("data_path", path)
-
-    def save_model(self) -> None:
-        path, _ = QFileDialog.getSaveFileName(self, "Save the model", "pipeviz-mnist.keras",
-                                              "Keras models (*.keras)")
-        if path:
-            self.save_model_to(path)
-
-    def save_model_to(self, path: str) -> None:
-        try:
-            saved = self.session.save_model(path)
-        except Exception as exc:  # ModelFileError, or no model yet: say so, stay usable
-            self.show_error(str(exc))
-            return
-        self.statusBar().showMessage(f"Saved the model to {saved}", 8000)
-
-    def export_trace(self) -> None:
-        path, _ = QFileDialog.getSaveFileName(self, "Export the step trace", "pipeviz-trace.json",
-                                              "Chrome trace (*.json)")
-        if path:
-            self.export_trace_to(path)
-
-    def export_trace_to(self, path: str) -> threading.Thread | None:
-        """Write the latest steps' stage spans as a Chrome trace (Perfetto opens it) on a
-        thread; a TraceWritten event on the session's channel reports it."""
-        from pipeviz.core.trace import export_in_background
-
-        steps = self.trace_steps
-        if not steps:
-            self.show_error("Nothing to export yet: train a few steps first.")
-            return None
-        label = f"pipeviz: steps {steps[0].step}-{steps[-1].step}"
-        return export_in_background(path, label, steps, self.session.channel)
-
-    def _on_trace_written(self, event) -> None:
-        if event.error:
-            self.show_error(f"Could not write the trace to {event.path}: {event.error}")
-        else:
-            self.statusBar().showMessage(f"Exported {event.steps:,} steps to {event.path}: open it "
-                                         "in ui.perfetto.dev or chrome://tracing", 10000)
-
-    def load_model(self) -> None:
-        path, _ = QFileDialog.getOpenFileName(self, "Load a model", "", "Keras models (*.keras)")
-        if path:
-            self.load_model_from(path)
-
-    def load_model_from(self, path: str) -> None:
-        try:
-            self.session.load_model(path)
-        except Exception as exc:
-            self.show_error(str(exc))
-            return
-        self.statusBar().showMessage(f"Predicting with {path}", 8000)
-        self._mark_digit_dirty()
-
-    def _mark_digit_dirty(self) -> None:
-        self._digit_dirty = True
-
-    def update_prediction(self) -> None:
-        """Run the model on the drawing: when it changed (at most once per frame), and every
-        REPREDICT_WHILE_TRAINING_S while training, so the bars follow the changing weights."""
-        predictor = self.session.predictor
-        self._digit_dirty = False
-        self._last_prediction_at = time.monotonic()
-        drawing = self.canvas.drawing()
-        image = to_mnist(drawing)
-        if image is None or predictor is None:
-            self.prediction = None
-            self.preview.clear()
-            self.prediction_label.setText("" if predictor else "model loading…")
-            self.prediction_bars.show_probabilities(None)
-            self.activations.show_prediction(None)
-            return
-        self.prediction = p = predictor.predict(image, shape_doubt(drawing))
-        pixels = np.ascontiguousarray((image * 255).astype(np.uint8))
-        preview = QImage(pixels.data, 28, 28, 28, QImage.Format.Format_Grayscale8).copy()
-        self.preview.setPixmap(QPixmap.fromImage(preview).scaled(84, 84))
-        self.prediction_label.setText(prediction_text(p, self.session.model_origin))
-        self.prediction_bars.show_probabilities(p.probabilities)
-        self.activations.show_prediction(p)
+        """Switch to another data source (see MenuActions.use_data)."""
+        self.menus.use_data(path)
 
     def show_error(self, message: str) -> None:
         log.error("%s", message)
@@ -505,41 +379,33 @@ class MainWindow(QMainWindow):
 
     def _on_epoch(self, summary: EpochSummary) -> None:
         self.plots.add_epoch(summary)
-        row = self.epoch_table.rowCount()
-        self.epoch_table.insertRow(row)
-        values = (summary.epoch + 1, f"{summary.train_loss:.4f}", f"{summary.train_accuracy:.4f}",
-                  f"{summary.val_loss:.4f}", f"{summary.val_accuracy:.4f}", f"{summary.seconds:.1f}",
-                  f"{100 * summary.idle_fraction:.0f}",
-                  observe(summary, self._last_epoch, self._epoch_changes))
-        self._last_epoch, self._epoch_changes = summary, []
-        for column, value in enumerate(values):
-            self.epoch_table.setItem(row, column, QTableWidgetItem(str(value)))
-        self.epoch_table.resizeColumnsToContents()
-        self.epoch_table.scrollToBottom()
+        self.epoch_table.add_epoch(summary)
 
     def _on_state(self, event: StateChanged) -> None:
         log.info("state: %s %s", event.state, event.detail)
-        if event.state == READY:
+        state = WorkerState(event.state)
+        if state == WorkerState.READY:
             self.collector.freeze()  # TensorFlow is loaded: its objects live as long as we do
             self.source_label.setText(f"Data: {event.detail}")
             self.progress.setVisible(False)
-            self._mark_digit_dirty()
-        elif event.state == "preparing":
-            self.source_label.setText("Loading TensorFlow and the data…")
-        if event.state in ("stopped", "finished"):  # nothing animates now: a full collection
+        elif state == WorkerState.PREPARING:
+            self.source_label.setText(f"{event.detail[:1].upper()}{event.detail[1:]}…")
+        if state.ended:  # nothing animates now: a full collection
             QTimer.singleShot(0, self.collector.collect_all)
-        running = event.state in ("running", "paused")
-        self.controls.pause_button.setText("Resume" if event.state == "paused" else "Pause")
-        self._set_training_buttons(self.session.ready, running)
-        self.statusBar().showMessage(f"Training {event.state}" if event.state not in (READY, "preparing")
-                                     else "", 5000)
+        self.digit.mark_dirty()  # the model's origin ("training", "trained") may have changed
+        self._update_buttons()
+        self.statusBar().showMessage(
+            "" if state in (WorkerState.READY, WorkerState.PREPARING) else f"Training {state}", 5000)
+
+    def _on_data_changing(self, path: str) -> None:
+        self.source_label.setText(f"Loading {path}…")
+        self._update_buttons()
 
     def _on_config_applied(self, applied: ConfigApplied) -> None:
         self.plots.mark(applied)
         self.knob_evidence.add_change(applied)
         self.advisor.on_config_applied(applied)
-        self._config_since_step = applied.step
-        self._epoch_changes.extend(applied.changed)
+        self.epoch_table.on_config_applied(applied)
 
     def _on_other(self, event) -> None:
         if isinstance(event, SweepProgress):
@@ -548,16 +414,21 @@ class MainWindow(QMainWindow):
             self.experiment.on_config_done(event.run)
         elif isinstance(event, SweepFinished):
             self.experiment.on_finished(event)
-            self._set_training_buttons(self.session.ready, self.session.training)
+            self._update_buttons()
+        elif isinstance(event, ActionDone):
+            self._on_action_done(event)
         elif isinstance(event, TraceWritten):
-            self._on_trace_written(event)
+            self.menus.on_trace_written(event)
         elif isinstance(event, ProfileCaptured):
-            if event.error:
-                self.show_error(f"Profile capture failed: {event.error}")
-            else:
-                self.statusBar().showMessage(
-                    f"Profiled {event.steps} steps into {event.logdir}: open it with "
-                    f"{self.tensorboard_command()} (Profile tab)", 15000)
+            self.menus.on_profile_captured(event)
+
+    def _on_action_done(self, event: ActionDone) -> None:
+        """A session action that waited for a worker (or a file) has ended."""
+        self.menus.on_action_done(event)
+        if event.what == SessionAction.RESET:
+            self._clear_run_views()
+        self.digit.mark_dirty()
+        self._update_buttons()
 
     def _on_progress(self, progress) -> None:
         self.progress.setVisible(progress.done < progress.total)
@@ -571,12 +442,9 @@ class MainWindow(QMainWindow):
         state = self.timeline.state_at(now) if self.timeline.events else None
         self.diagram.show_state(state, self.session.pipeline_config)
         self.plots.refresh()
-        weights_moving = self.session.training and self.prediction is not None
-        since = time.monotonic() - self._last_prediction_at
-        if self._digit_dirty or (weights_moving and since > REPREDICT_WHILE_TRAINING_S):
-            self.update_prediction()
-        self._update_advice()
-        if self.tabs.currentWidget() is self.live_timeline and self.timeline.events:
+        self.digit.refresh()
+        self.advisor.refresh(self.timeline, self.session.pipeline_config)
+        if self.showing(self.live_timeline) and self.timeline.events:
             self.live_timeline.show_live(self.timeline.since(now - LIVE_TIMELINE_S), now,
                                          LIVE_TIMELINE_S)
         latest = self.plots.latest  # the idle plot's newest point: one figure, one number
@@ -585,22 +453,13 @@ class MainWindow(QMainWindow):
             self.step_label.setText(f"epoch {last.epoch + 1} · step {last.step} · "
                                     f"{latest.images_per_s:,.0f} images/s (last {latest.steps} steps)")
 
-    def _update_advice(self) -> None:
-        """About once a second: advice from the recent steps under the current config."""
-        if time.monotonic() - self._last_advice_at < ADVICE_EVERY_S:
-            return
-        self._last_advice_at = time.monotonic()
-        first = self._config_since_step + ADVICE_SETTLE_STEPS
-        steps = [e for e in self.timeline.last(ADVICE_STEPS) if e.step >= first]
-        if len(steps) >= 10:
-            self.advisor.update_advice(steps, self.session.pipeline_config)
-
     # ----- shutdown --------------------------------------------------------------------
     def closeEvent(self, event) -> None:  # noqa: N802 (Qt API)
         self.bridge.stop()
         if self.settings is not None:
             self.settings.setValue("geometry", self.saveGeometry())
             save_pipeline_config(self.settings, self.session.pipeline_config)
+            self.settings.setValue(EPOCHS_KEY, self.session.trainer_config.epochs)
         if self.session.close(CLOSE_TIMEOUT_S):
             self.collector.stop()
         else:  # keep collecting on the GUI thread only: a worker may still allocate

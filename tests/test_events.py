@@ -1,6 +1,7 @@
 import threading
 
 from pipeviz.core.events import EpochSummary, EventChannel, StateChanged, StepEvent
+from pipeviz.core.state import WorkerState
 
 
 def step(n, wall=0.004, compute=0.003, wait=0.0005):
@@ -29,7 +30,7 @@ def test_lossy_lane_is_bounded_and_counts_drops():
 
 def test_reliable_events_survive_a_flood_and_keep_order():
     channel = EventChannel(lossy_capacity=10)
-    channel.put(StateChanged("running"))
+    channel.put(StateChanged(WorkerState.RUNNING))
     for n in range(500):
         channel.put(step(n))
         if n == 250:

@@ -4,6 +4,7 @@ import os
 import pytest
 
 from conftest import SHARED_MNIST
+from pipeviz.core.state import WorkerState
 
 
 @pytest.mark.slow
@@ -20,7 +21,7 @@ def test_one_epoch_on_real_mnist_learns(tmp_path):
     shards = prepare_shards(load_path(SHARED_MNIST), tmp_path)
     trainer = Trainer(shards, PipelineConfig(), TrainerConfig(epochs=1))
     trainer.start()
-    assert trainer.join(300) and trainer.state == "finished"
+    assert trainer.join(300) and trainer.state == WorkerState.FINISHED
     summary = trainer.history[0]
     assert summary.val_accuracy > 0.9, summary  # chance is 0.1
     assert summary.train_loss < 1.0  # chance is ln 10 = 2.3; augmented batches keep it near 0.6

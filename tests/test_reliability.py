@@ -22,6 +22,7 @@ import pytest
 from conftest import write_idx
 from pipeviz.core.config import ConfigError, PipelineConfig, TrainerConfig
 from pipeviz.core.idx import IMAGES_MAGIC, LABELS_MAGIC, DataError
+from pipeviz.core.state import WorkerState
 
 
 def dead_pid() -> int:
@@ -178,7 +179,7 @@ def test_shard_damaged_after_its_check_is_one_clear_error_and_rebuilds_next_time
     channel = EventChannel()
     trainer = Trainer(shards, PipelineConfig(), TrainerConfig(epochs=1), channel, loop=step_loop)
     trainer.start()
-    assert trainer.join(120) and trainer.state == "error"
+    assert trainer.join(120) and trainer.state == WorkerState.ERROR
     [error] = [e for e in channel.drain() if isinstance(e, ErrorEvent)]
     assert "is damaged" in error.message and "corrupted record" in error.message
     assert "Graph execution error" not in error.message and "File " not in error.message
@@ -230,7 +231,7 @@ def test_runs_folder_that_cannot_be_made_only_turns_scalars_off(small_shards, st
         EventChannel(), loop=step_loop)
     trainer.start()
     assert trainer.join(120)
-    assert trainer.state == "stopped" and trainer.global_step == 12, trainer.state
+    assert trainer.state == WorkerState.STOPPED and trainer.global_step == 12, trainer.state
 
 
 def test_scalars_failing_mid_run_warn_once_and_turn_off(tmp_path, monkeypatch, caplog):
@@ -443,7 +444,7 @@ def test_ctrl_c_in_the_first_second_prints_no_traceback(tmp_path):
 def test_reconfiguration_storm_drops_nothing_from_the_reliable_lane():
     from pipeviz.core.events import ConfigApplied, EpochSummary, EventChannel, StateChanged
     channel = EventChannel(reliable_capacity=64)
-    channel.put(StateChanged("running"))
+    channel.put(StateChanged(WorkerState.RUNNING))
     for i in range(3000):  # the GUI thread frozen: nothing drained
         name = "prefetch" if i % 2 else "cache"
         channel.put(ConfigApplied(i + 1, float(i), PipelineConfig(prefetch=i % 7), (name,)))

@@ -3,6 +3,7 @@ from pipeviz.core.config import PipelineConfig, TrainerConfig
 from pipeviz.core.events import EventChannel, ProfileCaptured
 
 from conftest import wait_until
+from pipeviz.core.state import WorkerState
 
 
 def test_training_writes_scalars_and_captures_a_profile(small_shards, step_loop, tmp_path):
@@ -15,7 +16,7 @@ def test_training_writes_scalars_and_captures_a_profile(small_shards, step_loop,
     trainer.start()
     assert wait_until(lambda: trainer.global_step >= 4, 60)
     trainer.capture_profile(str(tmp_path), steps=8)
-    assert trainer.join(120) and trainer.state == "finished"
+    assert trainer.join(120) and trainer.state == WorkerState.FINISHED
     captured = [e for e in channel.drain() if isinstance(e, ProfileCaptured)]
     assert len(captured) == 1 and not captured[0].error and captured[0].steps >= 8
     assert profile_files(tmp_path), "no .xplane.pb capture for TensorBoard's profile tab"
@@ -42,7 +43,7 @@ def test_an_unwritable_runs_folder_does_not_stop_training(small_shards, tmp_path
     session.trainer_config = session.trainer_config.__class__(epochs=1, max_steps=8)
     session.start()
     try:
-        assert session.trainer.join(120) and session.trainer.state == "stopped"
+        assert session.trainer.join(120) and session.trainer.state == WorkerState.STOPPED
         assert session.trainer.global_step == 8 and session.run_dir is None
     finally:
         session.close()

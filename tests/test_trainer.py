@@ -8,6 +8,7 @@ import pytest
 from conftest import wait_until
 from pipeviz.core.config import ConfigError, PipelineConfig, TrainerConfig, preset
 from pipeviz.core.events import ConfigApplied, EpochSummary, EventChannel, StateChanged, StepEvent
+from pipeviz.core.state import WorkerState
 
 
 def make_trainer(shards, pipeline=None, loop=None, **config):
@@ -29,7 +30,7 @@ def test_start_pause_resume_stop(small_shards, step_loop):
     try:
         assert wait_until(lambda: trainer.global_step > 5, 60)
         trainer.pause()
-        assert wait_until(lambda: trainer.state == "paused")
+        assert wait_until(lambda: trainer.state == WorkerState.PAUSED)
         paused_at = trainer.global_step
         assert not wait_until(lambda: trainer.global_step != paused_at, 0.5), "trained while paused"
         trainer.resume()
@@ -37,9 +38,9 @@ def test_start_pause_resume_stop(small_shards, step_loop):
     finally:
         trainer.stop()
         assert trainer.join(10), "worker did not stop"
-    assert trainer.state == "stopped"
+    assert trainer.state == WorkerState.STOPPED
     states = [e.state for e in channel.drain() if isinstance(e, StateChanged)]
-    assert states == ["running", "paused", "running", "stopped"]
+    assert states == [WorkerState.RUNNING, WorkerState.PAUSED, WorkerState.RUNNING, WorkerState.STOPPED]
 
 
 def test_step_breakdown_adds_up_and_training_learns(small_shards, step_loop):
@@ -47,7 +48,7 @@ def test_step_breakdown_adds_up_and_training_learns(small_shards, step_loop):
                                     epochs=2)
     started = time.time()
     trainer.start()
-    assert trainer.join(120) and trainer.state == "finished"
+    assert trainer.join(120) and trainer.state == WorkerState.FINISHED
     ended = time.time()
     events = channel.drain()
     steps = steps_of(events)
@@ -129,7 +130,7 @@ def test_exactly_once_under_random_live_reconfiguration(small_shards, step_loop)
         events += channel.drain()  # as the window does each frame (undrained ConfigApplied coalesce)
     trainer.set_epochs(trainer.epoch + 1)  # finish the running epoch, then stop
     assert trainer.join(120), "training did not finish"
-    assert trainer.state == "finished", [e for e in channel.drain() if not isinstance(e, StepEvent)]
+    assert trainer.state == WorkerState.FINISHED, [e for e in channel.drain() if not isinstance(e, StepEvent)]
     events += channel.drain()
     applied = [e for e in events if isinstance(e, ConfigApplied)]
     # commands that arrive while a rebuild is under way merge into the latest one
@@ -186,7 +187,7 @@ def test_a_consumer_that_never_reads_does_not_block_training(small_shards, step_
     channel = EventChannel(lossy_capacity=16, reliable_capacity=8)
     trainer = Trainer(small_shards, PipelineConfig(), TrainerConfig(epochs=1), channel, loop=step_loop)
     trainer.start()
-    assert trainer.join(60) and trainer.state == "finished"
+    assert trainer.join(60) and trainer.state == WorkerState.FINISHED
     assert len(channel) <= 16 + 8 and channel.dropped > 0
 
 
@@ -206,7 +207,7 @@ def test_epochs_can_change_live(small_shards, step_loop):
     trainer.start()
     assert wait_until(lambda: trainer.global_step > 3, 60)
     trainer.set_epochs(1)
-    assert trainer.join(60) and trainer.state == "finished"
+    assert trainer.join(60) and trainer.state == WorkerState.FINISHED
     assert len(trainer.history) == 1
     with pytest.raises(ConfigError, match="epochs=0"):
         trainer.set_epochs(0)
@@ -241,7 +242,7 @@ def test_a_reset_loop_trains_like_a_fresh_model_without_tracing_again(small_shar
     def run_losses() -> list[float]:
         trainer, channel = make_trainer(small_shards, preset("naive"), loop=step_loop, max_steps=12)
         trainer.start()
-        assert trainer.join(60) and trainer.state == "stopped"
+        assert trainer.join(60) and trainer.state == WorkerState.STOPPED
         return [e.loss for e in steps_of(channel.drain())]
 
     first = run_losses()
@@ -271,10 +272,10 @@ def test_a_stall_between_epochs_is_booked_between_steps_and_a_pause_is_left_out(
     per_epoch = -(-1200 // 32)
     started = time.time()
     trainer.start()
-    assert wait_until(lambda: trainer.state == "paused", 60)
+    assert wait_until(lambda: trainer.state == WorkerState.PAUSED, 60)
     time.sleep(0.8)
     trainer.resume()
-    assert trainer.join(60) and trainer.state == "finished"
+    assert trainer.join(60) and trainer.state == WorkerState.FINISHED
     ended = time.time()
     events = channel.drain()
     steps = steps_of(events)
@@ -298,6 +299,6 @@ def test_the_end_stamp_follows_the_weight_update(small_shards, step_loop):
     trainer, channel = make_trainer(small_shards, preset("all"), loop=step_loop, max_steps=60,
                                     validate=False)
     trainer.start()
-    assert trainer.join(60) and trainer.state == "stopped"
+    assert trainer.join(60) and trainer.state == WorkerState.STOPPED
     steps = steps_of(channel.drain())[20:]
     assert np.median([e.host_s for e in steps]) < 0.25 * np.median([e.compute_s for e in steps])

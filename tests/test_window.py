@@ -9,6 +9,7 @@ from conftest import wait_until
 from pipeviz.core.config import PipelineConfig
 from pipeviz.core.learn import observe
 from pipeviz.core.session import Session
+from pipeviz.core.state import WorkerState
 from pipeviz.gui.controls import MAX_LATENCY_MS
 from pipeviz.gui.window import MainWindow
 
@@ -55,7 +56,7 @@ def test_closing_mid_training_stops_the_worker(window, qtbot):
     # It stops at its next step boundary: within the close on a quiet machine; this VM's
     # stalls (up to ~1.5 s) can push it past the window's 2 s wait, never far past.
     assert wait_until(lambda: not trainer.is_alive(), 10), "the worker is still running"
-    assert trainer.state == "stopped"
+    assert trainer.state == WorkerState.STOPPED
 
 
 def drag(widget, points):
@@ -79,20 +80,20 @@ def drag(widget, points):
 
 
 def test_drawing_updates_prediction_and_activations(window, qtbot):
-    assert window.canvas.is_empty() and window.prediction_bars.probabilities is None
+    assert window.canvas.is_empty() and window.digit.prediction_bars.probabilities is None
     drag(window.canvas, [(85, 20 + 6 * i) for i in range(22)])  # a vertical stroke: a "1"
     assert not window.canvas.is_empty()
     assert window.prediction is not None, "lifting the pen predicts at once, not a frame later"
-    bars = window.prediction_bars.probabilities
+    bars = window.digit.prediction_bars.probabilities
     assert bars is not None and abs(bars.sum() - 1) < 1e-4
-    assert window.activations.prediction is window.prediction
-    assert len(window.activations._images) == len(window.activations.ROWS) == 6, "every layer shown"
-    assert window.preview.pixmap() is not None and not window.preview.pixmap().isNull()
+    assert window.digit.activations.prediction is window.prediction
+    assert len(window.digit.activations._images) == len(window.digit.activations.ROWS) == 6, "every layer shown"
+    assert window.digit.preview.pixmap() is not None and not window.digit.preview.pixmap().isNull()
     ink = window.prediction.image
     assert ink[:, 12:16].sum() > ink[:, :8].sum(), "the model input is the centred stroke"
-    window.clear_button.click()
+    window.digit.clear_button.click()
     qtbot.waitUntil(lambda: window.prediction is None, timeout=5_000)
-    assert window.prediction_bars.probabilities is None
+    assert window.digit.prediction_bars.probabilities is None
 
 
 def test_prediction_works_while_training_and_with_a_loaded_model(window, qtbot, tmp_path):
@@ -105,26 +106,29 @@ def test_prediction_works_while_training_and_with_a_loaded_model(window, qtbot, 
     window.stop_training()
     qtbot.waitUntil(lambda: not window.session.training, timeout=10_000)
     target = tmp_path / "model.keras"
-    window.save_model_to(str(target))
+    window.menus.save_model_to(str(target))  # on a helper thread: the status line says when
+    qtbot.waitUntil(lambda: "Saved the model" in window.statusBar().currentMessage(), timeout=30_000)
     assert target.is_file()
     window.canvas.clear()
-    window.load_model_from(str(target))
+    window.menus.load_model_from(str(target))
+    qtbot.waitUntil(lambda: window.session.model_origin == "model.keras", timeout=30_000)
     window.canvas.set_digit(images[1])
-    assert window.session.model_origin == "model.keras"
-    qtbot.waitUntil(lambda: "model.keras" in window.prediction_label.text(), timeout=5_000)
-    assert window.prediction is not None and window.prediction_bars.top == window.prediction.digit
+    qtbot.waitUntil(lambda: "model.keras" in window.digit.prediction_label.text(), timeout=5_000)
+    assert window.prediction is not None and window.digit.prediction_bars.top == window.prediction.digit
 
 
 def test_bad_files_give_a_dialog_and_the_app_stays_usable(window, qtbot, tmp_path):
     from PySide6.QtWidgets import QMessageBox
     junk = tmp_path / "junk.keras"
     junk.write_text("no model here")
-    window.load_model_from(str(junk))
+    window.menus.load_model_from(str(junk))
+    qtbot.waitUntil(lambda: window.findChild(QMessageBox, "errorDialog") is not None, timeout=30_000)
     dialog = window.findChild(QMessageBox, "errorDialog")
-    assert dialog is not None and "junk.keras" in dialog.text()
+    assert "junk.keras" in dialog.text()
     dialog.close()
-    window.save_model_to(str(tmp_path / "missing-folder" / "m.keras"))
-    assert any("cannot write" in d.text() for d in window.findChildren(QMessageBox))
+    window.menus.save_model_to(str(tmp_path / "missing-folder" / "m.keras"))
+    qtbot.waitUntil(lambda: any("cannot write" in d.text() for d in window.findChildren(QMessageBox)),
+                    timeout=30_000)
     assert window.controls.start_button.isEnabled()
 
 
@@ -153,7 +157,7 @@ def test_reset_balance_and_live_epochs(window, qtbot):
     assert abs(latency - min(expected, MAX_LATENCY_MS)) <= 0.11, (latency, expected)
     window.controls.epochs_spin.setValue(1)  # live: this run ends after its first epoch
     trainer = window.session.trainer
-    qtbot.waitUntil(lambda: trainer.state == "finished", timeout=120_000)
+    qtbot.waitUntil(lambda: trainer.state == WorkerState.FINISHED, timeout=120_000)
     qtbot.waitUntil(lambda: window.epoch_table.rowCount() == 1, timeout=5_000)
     assert len(trainer.history) == 1
     summary = trainer.history[0]
@@ -206,7 +210,7 @@ def test_splash_then_window_show_before_pyqtgraph_and_tensorflow_load():
             "print('window', w.isVisible(), 'pyqtgraph' in sys.modules, splash.isVisible(),"
             " w.tabs.widget(0).text(), w.bridge.timer.isActive());"
             "w.build_plot_panels(); app.processEvents();"
-            "print('plots', w.tabs.widget(0) is w.plots, w.tabs.tabText(2), w.tabs.widget(2) is w.experiment,"
+            "print('plots', w.tab_page(0) is w.plots, w.tabs.tabText(2), w.tab_page(2) is w.experiment,"
             " w.bridge.timer.isActive(), 'tensorflow' in sys.modules)")
     result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120)
     assert result.returncode == 0, result.stderr[-2000:]
@@ -243,7 +247,7 @@ def test_export_trace_and_the_figures_beside_the_idle_plot(window, qtbot, tmp_pa
     from pipeviz.core.stepstats import WINDOW_STEPS, StepStats
     from pipeviz.core.timeline import SPANS
 
-    assert window.export_trace_to(str(tmp_path / "none.json")) is None  # nothing trained yet
+    assert window.menus.export_trace_to(str(tmp_path / "none.json")) is None  # nothing trained yet
     qtbot.waitUntil(lambda: window.findChild(QMessageBox, "errorDialog") is not None, timeout=5_000)
     assert "Nothing to export" in window.findChild(QMessageBox, "errorDialog").text()
     window.findChild(QMessageBox, "errorDialog").close()
@@ -255,7 +259,7 @@ def test_export_trace_and_the_figures_beside_the_idle_plot(window, qtbot, tmp_pa
     qtbot.waitUntil(lambda: window.plots.last_step == trainer.global_step, timeout=5_000)
     steps = list(window.trace_steps)
     assert steps[-1].step == trainer.global_step
-    thread = window.export_trace_to(str(tmp_path / "trace.json"))
+    thread = window.menus.export_trace_to(str(tmp_path / "trace.json"))
     thread.join(30)
     qtbot.waitUntil(lambda: "Exported" in window.statusBar().currentMessage(), timeout=5_000)
     boxes = [e for e in json.loads((tmp_path / "trace.json").read_text())["traceEvents"]

@@ -21,7 +21,7 @@ def set_config(window, config):
 def test_experiment_tab_runs_shows_and_exports(window, qtbot, tmp_path):
     panel = window.experiment
     window.run_experiment(20, names=("naive", "prefetch"))
-    assert window.tabs.currentWidget() is panel
+    assert window.showing(panel)
     assert not window.controls.start_button.isEnabled() and panel.cancel_button.isEnabled()
     qtbot.waitUntil(lambda: len(panel.sweeps) == 1, timeout=120_000)
     runs = panel.sweeps[0]
@@ -111,7 +111,7 @@ def test_live_timeline_profile_and_scalars(window, qtbot):
     from pipeviz.core.tboard import profile_files, read_scalars
     window.controls.start_button.click()
     qtbot.waitUntil(lambda: window.plots.last_step >= 10, timeout=60_000)
-    window.tabs.setCurrentWidget(window.live_timeline)
+    window.show_tab(window.live_timeline)
     qtbot.waitUntil(lambda: window.live_timeline.boxes is not None
                     and window.live_timeline.boxes.count("train") > 0, timeout=5_000)
     boxes = window.live_timeline.boxes
@@ -125,7 +125,7 @@ def test_live_timeline_profile_and_scalars(window, qtbot):
     window.stop_training()
     qtbot.waitUntil(lambda: not window.session.training, timeout=10_000)
     assert "loss" in read_scalars(run_dir)
-    assert str(window.session.runs_root or "") in window.tensorboard_command()
+    assert str(window.session.runs_root or "") in window.menus.tensorboard_command()
 
 
 def test_quiz_needs_an_answer_and_explains_normalizing(window):
