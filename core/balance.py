@@ -21,6 +21,11 @@ fill and the autotuner's first choices make them slower than the steps that foll
 MATCH_STEPS = 40
 """Steps the automatic match takes its medians over (well under a second here at a ~15 ms
 step, a few seconds on a slow machine)."""
+MATCH_SHARE = 0.8
+"""The automatic match makes loading a batch take this share of the step, not all of it:
+at 1.0 the step's own jitter (±20% on this shared machine) drains the prefetch buffer now
+and then, and prefetch on would wait 2-13% where the lesson says it never waits; at 0.8
+it waits ~0-2%, and without prefetch the wait is still 0.8 / 1.8 = 44% of the step."""
 
 
 @dataclass(frozen=True)
@@ -36,7 +41,11 @@ class Balance:
         """The storage latency at which loading a batch takes as long as training on it
         (latency + the pipeline's own work = the step), where prefetch matters most: the
         step can at best go from load + compute to max(load, compute), 2x."""
-        return max(0.0, self.compute_ms - self.pipeline_ms)
+        return self.latency_for(1.0)
+
+    def latency_for(self, share: float) -> float:
+        """The storage latency at which loading a batch takes `share` of the train step."""
+        return max(0.0, share * self.compute_ms - self.pipeline_ms)
 
     @classmethod
     def from_steps(cls, steps: Sequence) -> "Balance | None":
@@ -53,12 +62,14 @@ class Balance:
 class StartBalancer:
     """Once per run: after the warm-up, the latency that matches the measured step.
 
-    Feed it every step event of a run; `feed` returns the latency (ms) once, when
-    WARMUP_STEPS + MATCH_STEPS steps have come, and None otherwise. `restart` at each Start.
+    Feed it every step event of a run; `feed` returns the latency (ms) at which loading
+    takes `share` of the step, once, when WARMUP_STEPS + MATCH_STEPS steps have come, and
+    None otherwise. `restart` at each Start.
     """
 
-    def __init__(self, warmup: int = WARMUP_STEPS, steps: int = MATCH_STEPS):
-        self.warmup, self.steps = warmup, steps
+    def __init__(self, warmup: int = WARMUP_STEPS, steps: int = MATCH_STEPS,
+                 share: float = MATCH_SHARE):
+        self.warmup, self.steps, self.share = warmup, steps, share
         self._seen: list = []
         self._done = False
 
@@ -79,4 +90,4 @@ class StartBalancer:
         self._done = True
         balance = Balance.from_steps(self._seen[self.warmup:self.warmup + self.steps])
         self._seen.clear()
-        return None if balance is None else balance.latency_ms
+        return None if balance is None else balance.latency_for(self.share)

@@ -8,6 +8,7 @@ Plain Python: no TensorFlow, no Qt.
 """
 from __future__ import annotations
 
+from .balance import MATCH_SHARE
 from .config import PipelineConfig
 from .knobs import CONTROL_TEXT
 
@@ -94,8 +95,8 @@ class Guide:
                     "shows each batch move through load, normalize, augment and train.")
         if self.step == GuideStep.MATCH:
             return ("<b>2/4</b> Measuring the train step… then the simulated storage latency is "
-                    "set so that loading a batch takes as long as training on it, as on a slow "
-                    f"disk ({CONTROL_TEXT['latency_auto']}).")
+                    f"set so that loading a batch takes {MATCH_SHARE:.0%} of a train step, as on a "
+                    f"slow disk ({CONTROL_TEXT['latency_auto']}).")
         if self.step == GuideStep.UNTICK:
             if not self.prefetch_on:
                 return f"<b>3/4</b> {CONTROL_TEXT['prefetch']} is off: tick it, then untick it. {now}"

@@ -5,13 +5,14 @@ from PySide6.QtCore import Qt, Signal
 from PySide6.QtWidgets import (QCheckBox, QFormLayout, QGroupBox, QHBoxLayout, QLabel, QPushButton,
                                QSlider, QSpinBox, QVBoxLayout, QWidget)
 
+from pipeviz.core.balance import MATCH_SHARE
 from pipeviz.core.config import AUTOTUNE, PipelineConfig, TrainerConfig
 from pipeviz.core.knobs import CONTROL_TEXT
 
-MAX_LATENCY_MS = 50.0
+MAX_LATENCY_MS = 100.0
 """The slider's range: "= step" matches a slow machine's step (30-60 ms while other jobs share
-this 2-core machine) without reaching the end."""
-SLIDER_STEPS = 500  # 0.1 ms resolution
+this 2-core machine, 60-110 ms when four do) without reaching the end."""
+SLIDER_STEPS = 1000  # 0.1 ms resolution
 
 
 def latency_text(ms: float) -> str:
@@ -107,9 +108,9 @@ class ControlPanel(QWidget):
         self.latency_auto_toggle.setObjectName("latencyAutoToggle")
         self.latency_auto_toggle.setChecked(True)
         self.latency_auto_toggle.setToolTip(
-            "At each Start, once the train step is measured, set the simulated latency so that "
-            "loading a batch takes as long as training on it (as \"= step\" does). Moving the "
-            "slider yourself turns this off.")
+            f"At each Start, once the train step is measured, set the simulated latency so that "
+            f"loading a batch takes {MATCH_SHARE:.0%} of a train step (\"= step\": all of it). "
+            f"Moving the slider yourself turns this off.")
         self.latency_slider.actionTriggered.connect(lambda _: self.latency_auto_toggle.setChecked(False))
         self.latency_slider.setToolTip("Simulated slow storage: a sleep per read of one batch of "
                                        "records, inside tf.data's threads (no real disk is slowed)")

@@ -41,7 +41,7 @@ def test_from_live_steps_takes_medians_of_compute_and_the_work_after_the_read():
 
 def test_start_balancer_matches_once_after_the_warm_up_and_again_after_restart():
     from pipeviz.core.balance import StartBalancer
-    balancer = StartBalancer(warmup=5, steps=10)
+    balancer = StartBalancer(warmup=5, steps=10, share=1.0)
     slow_warmup = [step(n, 200.0, 1.0, 1.0) for n in range(5)]  # tracing: left out
     assert balancer.feed(slow_warmup) is None
     assert balancer.feed([step(n, 10.0, 1.0, 2.0) for n in range(5, 14)]) is None  # 9 of 10
@@ -50,3 +50,11 @@ def test_start_balancer_matches_once_after_the_warm_up_and_again_after_restart()
     balancer.restart()
     assert not balancer.done
     assert balancer.feed([step(n, 30.0, 1.0, 2.0) for n in range(15)]) == pytest.approx(27.0)
+
+
+def test_the_automatic_match_leaves_loading_a_margin_below_the_step():
+    from pipeviz.core.balance import MATCH_SHARE, Balance, StartBalancer
+    assert 0.5 < MATCH_SHARE < 1.0
+    assert Balance(20.0, 4.0).latency_for(MATCH_SHARE) == pytest.approx(20.0 * MATCH_SHARE - 4.0)
+    balancer = StartBalancer(warmup=0, steps=3)
+    assert balancer.feed([step(n, 20.0, 1.0, 3.0) for n in range(3)]) == pytest.approx(20.0 * MATCH_SHARE - 4.0)
