@@ -77,6 +77,8 @@ class LiveHistory:
         self.steps: list[StepEvent] = []
         self._ends: list[float] = []  # t_trained of each, ascending (bisect for a range)
         self._taken: dict[int, float] = {}  # step -> t_taken: is an event one we have?
+        self.origin = 0.0
+        """Time 0 of the live axis: the first batch kept since the history (re)started."""
 
     def add(self, events: Sequence[StepEvent]) -> bool:
         """Add the events not yet kept; whether any was new."""
@@ -86,6 +88,8 @@ class LiveHistory:
                 if self._taken.get(e.step) == e.t_taken:
                     continue
                 self.clear()  # an earlier step number with new stamps: a new run
+            if not self.steps:
+                self.origin = e.read_start  # time 0 of the axis, kept when old ones go
             self.steps.append(e)
             self._ends.append(e.t_trained)
             self._taken[e.step] = e.t_taken
@@ -98,10 +102,7 @@ class LiveHistory:
 
     def clear(self) -> None:
         self.steps, self._ends, self._taken = [], [], {}
-
-    @property
-    def origin(self) -> float:
-        return self.steps[0].read_start if self.steps else 0.0
+        self.origin = 0.0
 
     @property
     def last_end(self) -> float:

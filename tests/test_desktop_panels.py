@@ -254,8 +254,10 @@ def test_timeline_history_starts_over_with_a_new_run():
     assert len(history.steps) == 100
     history.add(fake_steps(100, 1010.0, first_step=101))
     assert len(history.steps) == 150 and history.steps[0].step == 51  # bounded
+    assert history.origin == first[0].read_start  # the axis does not move under a zoom
     history.add(fake_steps(10, 1100.0))  # Reset: step 1 again, other stamps
     assert [e.step for e in history.steps] == list(range(1, 11))
+    assert history.origin == 1100.0
     assert history.between(1100.0, 1100.05)[0].step == 1
 
 
