@@ -16,6 +16,8 @@ from pipeviz.core.knobs import changes_text
 from pipeviz.core.series import DecimatingSeries, Ema
 from pipeviz.core.stepstats import WINDOW_STEPS, Rolling
 
+from . import theme
+
 MAX_MARKERS = 40
 ROLLING_STEPS = 500
 """The plots show the last this many steps unless "whole run" is ticked, so a knob change
@@ -35,6 +37,10 @@ def nice_ceiling(value: float) -> float:
     power = 10 ** math.floor(math.log10(value))
     return next(m * power for m in (1, 2, 5, 10) if m * power >= value)
 WAIT_COLOR, HOST_COLOR, BETWEEN_COLOR, COMPUTE_COLOR = (230, 120, 40), (150, 110, 200), (120, 120, 120), (60, 160, 90)
+"""The idle plot's areas: mid-tone hues, read on a light and on a dark background alike."""
+LOSS_RAW = ((150, 170, 220), (85, 105, 150))    # (on light, on dark): fainter than smoothed
+SMOOTHED = ((30, 70, 170), (110, 160, 255))
+VALIDATION = ((200, 40, 40), (245, 105, 105))
 
 
 def _plot(name: str, title: str, y_label: str, legend_at_bottom: bool = False) -> pg.PlotWidget:
@@ -42,7 +48,6 @@ def _plot(name: str, title: str, y_label: str, legend_at_bottom: bool = False) -
     empty (top right for falling curves, bottom right for rising ones)."""
     widget = pg.PlotWidget(title=title)
     widget.setObjectName(name)
-    widget.setBackground("w")
     widget.showGrid(x=True, y=True, alpha=0.25)
     widget.setLabel("bottom", "step")
     widget.setLabel("left", y_label)
@@ -56,7 +61,7 @@ def _plot(name: str, title: str, y_label: str, legend_at_bottom: bool = False) -
     widget.getPlotItem().setDownsampling(auto=True, mode="peak")
     legend = widget.addLegend(offset=(-6, -6 if legend_at_bottom else 6), labelTextSize="7pt",
                               verSpacing=-6)
-    legend.setBrush(pg.mkBrush(255, 255, 255, 200))
+    theme.style_plot(widget)  # background, axes, title, legend: the palette's colours
     widget.setMinimumHeight(120)
     return widget
 
@@ -99,16 +104,12 @@ class LivePlots(QWidget):
         self.reset()
 
     def _make_items(self) -> None:
-        self.loss_raw = self.loss_plot.plot(pen=pg.mkPen((150, 170, 220), width=1), name="per step",
-                                            connect="finite")
-        self.loss_smooth = self.loss_plot.plot(pen=pg.mkPen((30, 70, 170), width=2), name="smoothed")
-        self.val_loss = self.loss_plot.plot(pen=None, symbol="o", symbolBrush=(200, 40, 40),
-                                            symbolSize=7, name="validation")
-        self.acc_smooth = self.accuracy_plot.plot(pen=pg.mkPen((30, 70, 170), width=2),
-                                                  name="train (smoothed)")
-        self.val_acc = self.accuracy_plot.plot(pen=pg.mkPen((200, 40, 40), width=1), symbol="o",
-                                               symbolBrush=(200, 40, 40), symbolSize=7,
-                                               name="validation")
+        self.loss_raw = self.loss_plot.plot(name="per step", connect="finite")
+        self.loss_smooth = self.loss_plot.plot(name="smoothed")
+        self.val_loss = self.loss_plot.plot(pen=None, symbol="o", symbolSize=7, name="validation")
+        self.acc_smooth = self.accuracy_plot.plot(name="train (smoothed)")
+        self.val_acc = self.accuracy_plot.plot(symbol="o", symbolSize=7, name="validation")
+        self._color_curves()
         # Stacked areas: input wait at the bottom, host overhead on it, then the time between
         # steps (epoch ends, rebuilds); the rest is compute. Each point is the share of the
         # wall time of the last WINDOW_STEPS steps (core/stepstats.py), as the advisor reads.
@@ -120,6 +121,34 @@ class LivePlots(QWidget):
                                              brush=(*WAIT_COLOR, 170), name="input wait")
         self.idle_plot.getPlotItem().legend.addItem(
             pg.PlotDataItem(pen=pg.mkPen(COMPUTE_COLOR, width=6)), "compute (the rest)")
+
+    def _color_curves(self) -> None:
+        """The curves' pens in the variant of their colour that reads on the background."""
+        smoothed, validation = theme.semantic(*SMOOTHED), theme.semantic(*VALIDATION)
+        self.loss_raw.setPen(pg.mkPen(theme.semantic(*LOSS_RAW), width=1))
+        self.loss_smooth.setPen(pg.mkPen(smoothed, width=2))
+        self.acc_smooth.setPen(pg.mkPen(smoothed, width=2))
+        self.val_acc.setPen(pg.mkPen(validation, width=1))
+        for item in (self.val_loss, self.val_acc):
+            item.setSymbolBrush(pg.mkBrush(validation))
+            item.setSymbolPen(pg.mkPen(theme.background()))
+
+    def changeEvent(self, event) -> None:  # noqa: N802 (Qt API)
+        """A new system palette (light <-> dark): plots, curves and markers follow it."""
+        super().changeEvent(event)
+        if (event.type() in theme.PALETTE_EVENTS and hasattr(self, "idle_plot")
+                and self.idle_plot.getPlotItem() is not None):  # (built, not closed)
+            for plot in (self.loss_plot, self.accuracy_plot, self.idle_plot):
+                theme.style_plot(plot)
+            self._color_curves()
+            for _plot, line in self._markers:
+                line.setPen(self._marker_pen())
+                if line.label is not None:
+                    line.label.setColor(theme.muted())
+
+    @staticmethod
+    def _marker_pen():
+        return pg.mkPen(theme.muted(), style=pg.QtCore.Qt.PenStyle.DashLine)
 
     def reset(self) -> None:
         self.series = {name: DecimatingSeries() for name in
@@ -174,9 +203,9 @@ class LivePlots(QWidget):
         self._label_rows = [*self._label_rows[-3 * len(LABEL_ROWS):], (applied.step, row)]
         for plot in (self.loss_plot, self.accuracy_plot, self.idle_plot):
             line = pg.InfiniteLine(pos=applied.step, angle=90, movable=False,
-                                   pen=pg.mkPen((90, 90, 90), style=pg.QtCore.Qt.PenStyle.DashLine),
+                                   pen=self._marker_pen(),
                                    label=label if plot is self.idle_plot else None,
-                                   labelOpts={"position": LABEL_ROWS[row], "color": (60, 60, 60)})
+                                   labelOpts={"position": LABEL_ROWS[row], "color": theme.muted()})
             plot.addItem(line)
             self._markers.append((plot, line))
         while len(self._markers) > 3 * MAX_MARKERS:

@@ -32,10 +32,10 @@ def test_experiment_tab_runs_shows_and_exports(window, qtbot, tmp_path):
     speedup = runs[1].result.images_per_s / runs[0].result.images_per_s
     assert panel.table.item(1, 3).text() == f"{round(speedup, 3):.2f}x"
     assert panel.table.item(0, 2).text() == str(round(runs[0].result.images_per_s, 1))
-    # bars: heights are the measured images/s and idle %
+    # bars (horizontal): lengths are the measured images/s and idle %
     (speed,), (idle,) = panel.bars["speed"], panel.bars["idle"]
-    assert np.allclose(speed.opts["height"], [r.result.images_per_s for r in runs])
-    assert np.allclose(idle.opts["height"], [100 * r.result.idle_fraction for r in runs])
+    assert np.allclose(speed.opts["width"], [r.result.images_per_s for r in runs])
+    assert np.allclose(idle.opts["width"], [100 * r.result.idle_fraction for r in runs])
     # the timeline of the chosen config holds its real stage stamps
     assert panel.timeline_combo.count() == 2
     boxes = panel.timeline.boxes
