@@ -108,8 +108,9 @@ class ExperimentPanel(QWidget):
     def _build(self) -> None:
         self.steps_spin = QSpinBox(objectName="sweepStepsSpin", minimum=20, maximum=5000,
                                    singleStep=50, value=150, suffix=" steps")
-        self.steps_spin.setToolTip("Measured steps per config (after a short warm-up; configs "
-                                   "with cache warm up for one full pass)")
+        self.steps_spin.setToolTip("Measured steps per config. Every config first trains one "
+                                   "full pass and a few steps (tracing, the shuffle fill, a "
+                                   "cache's filling pass), so all are measured at the same steps")
         self.run_button = QPushButton("Run experiment", objectName="runSweepButton")
         self.cancel_button = QPushButton("Cancel", objectName="cancelSweepButton", enabled=False)
         self.progress = QProgressBar(objectName="sweepProgress", visible=False)
