@@ -104,6 +104,7 @@ class Lesson:
         return self.controls.latency_auto_toggle.isChecked()
 
     def show_config(self, config: PipelineConfig) -> None:
+        self.config = config
         self.note.show_for(config, latency_pending=self.latency_auto and not self.balancer.done)
 
     def started(self, config: PipelineConfig) -> None:
@@ -146,6 +147,7 @@ class Lesson:
 
     def _latency_auto_toggled(self, on: bool) -> None:
         self.strip.guide.latency_auto = on
+        self.show_config(self.config)
         if self.settings is not None:
             self.settings.setValue(LATENCY_AUTO_KEY, on)
 
