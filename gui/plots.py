@@ -9,6 +9,7 @@ import math
 
 import numpy as np
 import pyqtgraph as pg
+from PySide6.QtGui import QFontMetrics
 from PySide6.QtWidgets import QCheckBox, QGraphicsItem, QHBoxLayout, QLabel, QVBoxLayout, QWidget
 
 from pipeviz.core.events import ConfigApplied, EpochSummary, StepEvent
@@ -25,8 +26,10 @@ fills the width instead of shrinking into the right edge of a long run."""
 LABEL_ROWS = (0.93, 0.80, 0.67, 0.54)
 """Heights (fractions of the idle plot) of the change markers' labels: a marker near an
 earlier one takes the next free row, so up to four nearby changes stay readable."""
-MARKER_SPACING = 0.22
-"""...near = closer than this share of the visible steps."""
+IDLE_PLOT_MIN_HEIGHT = 240
+LABEL_GAP_PX = 12
+"""Labels on one row keep at least this many pixels apart (a label can sit on either side
+of its line: pyqtgraph turns it to the left near the view's right edge)."""
 
 
 def nice_ceiling(value: float) -> float:
@@ -98,8 +101,16 @@ class LivePlots(QWidget):
         layout.setContentsMargins(0, 0, 0, 0)
         layout.setSpacing(2)
         layout.addLayout(top)
-        for widget in (self.loss_plot, self.accuracy_plot, self.idle_figures, self.idle_plot):
-            layout.addWidget(widget)
+        # the lesson's plot first (on a 720-pixel screen the others are a scroll away), and
+        # the tallest
+        for widget, stretch in ((self.idle_figures, 0), (self.idle_plot, 3), (self.loss_plot, 2),
+                                (self.accuracy_plot, 2)):
+            layout.addWidget(widget, stretch)
+        # never so short that its four marker-label rows (13% of the view apart) touch; the
+        # tab scrolls instead
+        self.idle_plot.setMinimumHeight(IDLE_PLOT_MIN_HEIGHT)
+        for plot in (self.loss_plot, self.accuracy_plot):
+            plot.setMinimumHeight(150)
         self._make_items()
         self.reset()
 
@@ -161,7 +172,7 @@ class LivePlots(QWidget):
         for plot, marker in getattr(self, "_markers", []):
             plot.removeItem(marker)
         self._markers: list[tuple[pg.PlotWidget, pg.InfiniteLine]] = []
-        self._label_rows: list[tuple[int, int]] = []  # (step, row) of each labelled marker
+        self._label_rows: list[tuple[int, int, float]] = []  # (step, row, label width in px)
         self._dirty = self._val_dirty = True
         self.last_step = 0
         self._x_max = self._loss_max = None
@@ -188,10 +199,12 @@ class LivePlots(QWidget):
     def _visible_steps(self) -> float:
         return max(self.last_step, 10) * 1.05 if self.whole_run.isChecked() else ROLLING_STEPS
 
-    def _label_row(self, step: int) -> int:
-        """The first label row no marker near `step` uses (the oldest row when all are)."""
-        near = self._visible_steps() * MARKER_SPACING
-        used = {row for at, row in self._label_rows if step - at < near}
+    def _label_row(self, step: int, width_px: float) -> int:
+        """The first label row where this label, `width_px` wide on either side of its
+        line, overlaps no earlier label (the oldest row when all are taken)."""
+        px_per_step = max(self.idle_plot.getViewBox().width(), 200.0) / self._visible_steps()
+        used = {row for at, row, width in self._label_rows
+                if abs(step - at) * px_per_step < width + width_px + LABEL_GAP_PX}
         free = [row for row in range(len(LABEL_ROWS)) if row not in used]
         return free[0] if free else self._label_rows[-len(LABEL_ROWS)][1]
 
@@ -199,8 +212,9 @@ class LivePlots(QWidget):
         """A vertical line at the step where a knob change took effect, labelled in words
         ("prefetch off") on a row of its own among the markers near it when it was made."""
         label = changes_text(applied.config, applied.changed)
-        row = self._label_row(applied.step)
-        self._label_rows = [*self._label_rows[-3 * len(LABEL_ROWS):], (applied.step, row)]
+        width = QFontMetrics(self.idle_plot.font()).horizontalAdvance(label)
+        row = self._label_row(applied.step, width)
+        self._label_rows = [*self._label_rows[-3 * len(LABEL_ROWS):], (applied.step, row, width)]
         for plot in (self.loss_plot, self.accuracy_plot, self.idle_plot):
             line = pg.InfiniteLine(pos=applied.step, angle=90, movable=False,
                                    pen=self._marker_pen(),
