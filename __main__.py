@@ -11,7 +11,9 @@ import sys
 import threading
 from pathlib import Path
 
+from pipeviz.core import tfsetup
 from pipeviz.core.config import PRESET_NAMES
+from pipeviz.core.version import package_version
 
 
 class OneLineParser(argparse.ArgumentParser):
@@ -53,7 +55,9 @@ def build_parser() -> argparse.ArgumentParser:
     parser = OneLineParser(
         prog="pipeviz", description="Watch a TensorFlow input pipeline feed a Keras CNN, live.")
     parser.add_argument("--data", metavar="PATH", help="folder of MNIST IDX files or a mnist.npz")
-    parser.add_argument("-v", "--verbose", action="store_true", help="log more")
+    parser.add_argument("-v", "--verbose", action="store_true",
+                        help="log more, TensorFlow's start-up messages included")
+    parser.add_argument("--version", action="version", version=f"pipeviz {package_version()}")
     parser.add_argument("--screenshot", metavar="PATH",
                         help="train, save a PNG of the window to PATH, and exit")
     parser.add_argument("--train-seconds", type=float, default=10.0, metavar="N",
@@ -153,6 +157,7 @@ def main(argv: list[str] | None = None) -> int:
 
 
 def _interrupted(signum, frame) -> None:
+    tfsetup.restore_stderr()  # TensorFlow may be loading under the start-up log filter
     sys.stderr.write("pipeviz: interrupted\n")
     sys.stderr.flush()
     sys.stdout.flush()
@@ -171,6 +176,7 @@ def _main(argv: list[str] | None) -> int:
     args = parser.parse_args(argv)
     logging.basicConfig(level=logging.INFO if args.verbose else logging.WARNING,
                         format="%(levelname)s %(name)s: %(message)s", stream=sys.stderr)
+    tfsetup.quiet_native_logs(verbose=args.verbose)  # before anything imports TensorFlow
     if args.command == "bench":
         logging.getLogger("pipeviz").setLevel(logging.INFO)
         status = _bench(args, parser)

@@ -6,12 +6,13 @@ import json
 import logging
 import math
 import sys
-from dataclasses import asdict, dataclass
+from dataclasses import asdict
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
+from .balance import Balance
 from .config import PRESET_NAMES, PipelineConfig, preset
 from .datasets import find_data
 from .events import StepEvent
@@ -40,23 +41,6 @@ def run_config(shards: ShardSet, name: str, config: PipelineConfig, steps: int, 
     if measured is None:  # nothing stops a bench run but the trainer itself
         raise RuntimeError(f"config {name!r} stopped before its last step")
     return measured.result, measured.steps
-
-
-@dataclass(frozen=True)
-class Balance:
-    """What `--balance` measures with no storage latency: the median train step, and the
-    pipeline's own time per batch (reading, normalizing, augmenting: the naive config's
-    input wait, since without prefetch the step waits for all of it)."""
-
-    compute_ms: float
-    pipeline_ms: float
-
-    @property
-    def latency_ms(self) -> float:
-        """The storage latency at which loading a batch takes as long as training on it
-        (latency + the pipeline's own work = the step), where prefetch matters most: the
-        step can at best go from load + compute to max(load, compute), 2x."""
-        return max(0.0, self.compute_ms - self.pipeline_ms)
 
 
 def measure_balance(shards: ShardSet, batch_size: int, steps: int = 120,

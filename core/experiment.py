@@ -27,9 +27,10 @@ _run_ids = itertools.count(1)
 
 @dataclass(frozen=True)
 class SweepPlan:
-    """What one sweep runs. Warm-up steps (tracing, the first shuffle fill) are not
-    measured; a config with `cache` also warms up for one full pass, so it is measured
-    reading from a complete cache, as it would after its first epoch."""
+    """What one sweep runs. Every config trains the same steps: one full pass plus `warmup`
+    steps of warm-up (tracing, the shuffle fill, a cache's filling pass), then `steps`
+    measured steps, so configs with a cache are measured reading from a complete cache, as
+    they would after their first epoch, and all are measured at the same steps of training."""
 
     names: tuple[str, ...] = SWEEP_NAMES
     steps: int = 150
@@ -42,10 +43,10 @@ class SweepPlan:
     def config_of(self, name: str) -> PipelineConfig:
         return self.base if name == CUSTOM else preset(name, self.base)
 
-    def warmup_for(self, config: PipelineConfig, steps_per_epoch: int) -> int:
-        """Past tracing and the shuffle fill; with a cache, past its filling epoch and the
-        start of the next (its window then starts mid-epoch, as the others' do)."""
-        return steps_per_epoch + self.warmup if config.cache else self.warmup
+    def warmup_for(self, steps_per_epoch: int) -> int:
+        """Past tracing, the shuffle fill and one full pass (a cache's filling epoch), so
+        every window starts mid-epoch at the same step."""
+        return steps_per_epoch + self.warmup
 
 
 @dataclass(frozen=True)
@@ -141,7 +142,7 @@ class Sweep:
         from .pipeline import steps_in
 
         config = self.plan.config_of(name)
-        warmup = self.plan.warmup_for(config, steps_in(self.shards.train_count, config.batch_size))
+        warmup = self.plan.warmup_for(steps_in(self.shards.train_count, config.batch_size))
         summary_dir = f"{self.plan.summary_root}/{name}" if self.plan.summary_root else None
 
         def started(trainer) -> bool:

@@ -33,3 +33,17 @@ def change_label(config: PipelineConfig, field: str) -> str:
 def changes_text(config: PipelineConfig, fields: tuple[str, ...]) -> str:
     """Every changed knob in words, e.g. "prefetch off, batch 64"."""
     return ", ".join(change_label(config, field) for field in fields)
+
+
+CONTROL_TEXT = {
+    "prefetch": "Prefetch",
+    "parallel_reads": "Parallel reading",
+    "parallel_map": "Parallel normalize",
+    "augment": "Augment",
+    "parallel_augment": "in parallel",
+    "cache": "Cache",
+    "storage_latency_ms": "Storage latency",
+    "balance": "= step",
+    "latency_auto": "match at Start",
+}
+"""The window's names for its controls, which the notes and the guide refer to by name."""

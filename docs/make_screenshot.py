@@ -1,9 +1,11 @@
-"""Make docs/screenshot.png (the prefetch story in one picture) or, with --experiment,
+"""Make docs/screenshot.png (the lesson as a first launch gives it) or, with --experiment,
 docs/experiment.png (a measured sweep of every config) and docs/timeline.png.
 
-Trains on real MNIST with a 4 ms/batch storage latency and prefetch off, switches prefetch
-on at step 70 (through the same checkbox a user clicks), and saves the window at step 200.
-Steps, not seconds, trigger both, so the picture does not depend on the machine's speed.
+A first launch on real MNIST: empty settings, every knob at its default. It presses Start;
+once the window has matched the storage latency to the step, it waits 150 steps, unticks
+Prefetch (through the checkbox a user clicks, as the guide strip asks), ticks it again 150
+steps later, and saves the window 150 steps after that, at `--size` (1280x720 by default).
+Steps, not seconds, trigger each, so the picture does not depend on the machine's speed.
 
     QT_QPA_PLATFORM=offscreen python docs/make_screenshot.py [--data PATH] [--out PNG]
     QT_QPA_PLATFORM=offscreen python docs/make_screenshot.py --experiment [--latency-ms 4]
@@ -23,31 +25,49 @@ def main() -> int:
     parser.add_argument("--out", default=str(ROOT / "docs" / "screenshot.png"))
     parser.add_argument("--experiment", action="store_true",
                         help="run a sweep and save docs/experiment.png and docs/timeline.png")
-    parser.add_argument("--latency-ms", type=float, default=4.0)
+    parser.add_argument("--latency-ms", type=float, default=4.0,
+                        help="the experiment's storage latency")
+    parser.add_argument("--size", default="1280x720", help="window size, WIDTHxHEIGHT")
     args = parser.parse_args()
+    width, height = (int(v) for v in args.size.split("x"))
 
-    from PySide6.QtCore import QTimer
+    import tempfile
+
+    from PySide6.QtCore import QSettings, QTimer
     from PySide6.QtWidgets import QApplication
 
     from pipeviz.core.config import PipelineConfig, preset
     from pipeviz.core.session import Session
     from pipeviz.core.state import WorkerState
+    from pipeviz.gui.settings import load_pipeline_config
     from pipeviz.gui.window import MainWindow
 
     app = QApplication(sys.argv[:1])
-    config = preset("naive", PipelineConfig(storage_latency_ms=args.latency_ms, shuffle_buffer=256))
+    settings = QSettings(str(Path(tempfile.mkdtemp(prefix="pipeviz-shot-")) / "fresh.ini"),
+                         QSettings.Format.IniFormat)  # a first launch: nothing saved
+    config = (preset("naive", PipelineConfig(storage_latency_ms=args.latency_ms))
+              if args.experiment else load_pipeline_config(settings))
     session = Session(args.data, pipeline_config=config)
-    window = MainWindow(session)
-    window.resize(1280, 800)
+    window = MainWindow(session, settings)
+    window.resize(width, height)
     window.show()
     session.prepare()
+    marks: dict[str, int] = {}
 
     def poll() -> None:
         step = session.trainer.global_step if session.trainer else 0
-        if step >= 70 and not window.controls.prefetch_toggle.isChecked():
+        if "matched" not in marks and session.pipeline_config.storage_latency_ms > 0:
+            marks["matched"] = step
+        elif "matched" in marks and "off" not in marks and step >= marks["matched"] + 150:
+            marks["off"] = step
             window.controls.prefetch_toggle.click()
-        if step >= 200:
+        elif "off" in marks and "on" not in marks and step >= marks["off"] + 150:
+            marks["on"] = step
+            window.controls.prefetch_toggle.click()
+        elif "on" in marks and step >= marks["on"] + 150:
+            window.resize(width, height)
             window.grab().save(args.out)
+            print(f"steps: {marks}; saved {args.out} at {width}x{height}")
             window.close()
             app.quit()
             return

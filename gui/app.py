@@ -20,8 +20,7 @@ def run_app(args: argparse.Namespace) -> int:
     from .splash import show_splash
 
     app = QApplication.instance() or QApplication(sys.argv[:1])
-    app.setApplicationName("pipeviz")
-    app.setOrganizationName("pipeviz")
+    set_identity(app)
     splash = show_splash()  # on screen while the window's modules load (seconds, here)
     times = {"splash": time.time()}
 
@@ -53,6 +52,43 @@ def run_app(args: argparse.Namespace) -> int:
     return status  # (not reached)
 
 
+APP_NAME = "pipeviz"
+"""The application's name, display name and desktop file name (resources/pipeviz.desktop):
+what the desktop shows in its task bar and dock, instead of "python3"."""
+
+
+def app_icon():
+    """The app's icon from the PNGs shipped in pipeviz.resources (one per size, so each
+    size is drawn for it, not scaled); an empty icon if they are missing."""
+    from importlib import resources
+
+    from PySide6.QtGui import QIcon
+
+    icon = QIcon()
+    folder = resources.files("pipeviz.resources")
+    for entry in sorted(folder.iterdir(), key=lambda e: e.name):
+        if entry.name.startswith("pipeviz-") and entry.name.endswith(".png"):
+            with resources.as_file(entry) as path:
+                icon.addFile(str(path))
+    if icon.isNull():
+        log.warning("the pipeviz icon files are missing from %s", folder)
+    return icon
+
+
+def set_identity(app) -> None:
+    """Name, version, icon and desktop file name, before any window is made: windows take
+    the application's icon, and Wayland and X11 docks match the window to pipeviz.desktop
+    by the desktop file name."""
+    from pipeviz.core.version import package_version
+
+    app.setApplicationName(APP_NAME)  # applicationDisplayName() follows it. Not set on its
+    # own: Qt would then append " — pipeviz" to every window title on X11 and Windows.
+    app.setOrganizationName(APP_NAME)
+    app.setApplicationVersion(package_version())
+    app.setDesktopFileName(APP_NAME)
+    app.setWindowIcon(app_icon())
+
+
 def _close_on_signals(window) -> None:
     """Ctrl+C in the terminal (SIGINT) and SIGTERM close the window as its close button
     does: workers stop, settings are saved. Python runs signal handlers only between
@@ -79,6 +115,9 @@ def _end_process(session, settings, status: int) -> None:
     closed its TensorBoard files when it stopped."""
     if not session.close(timeout=0.0):
         log.info("a worker is still inside TensorFlow; exiting without waiting for it")
+    from pipeviz.core.tfsetup import restore_stderr
+
+    restore_stderr()  # closed while TensorFlow loaded: the last lines reach the terminal
     settings.sync()
     logging.shutdown()
     sys.stdout.flush()

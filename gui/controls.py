@@ -5,10 +5,19 @@ from PySide6.QtCore import Qt, Signal
 from PySide6.QtWidgets import (QCheckBox, QFormLayout, QGroupBox, QHBoxLayout, QLabel, QPushButton,
                                QSlider, QSpinBox, QVBoxLayout, QWidget)
 
-from pipeviz.core.config import AUTOTUNE, PipelineConfig
+from pipeviz.core.balance import MATCH_SHARE
+from pipeviz.core.config import AUTOTUNE, PipelineConfig, TrainerConfig
+from pipeviz.core.knobs import CONTROL_TEXT
 
-MAX_LATENCY_MS = 20.0
-SLIDER_STEPS = 200  # 0.1 ms resolution
+MAX_LATENCY_MS = 100.0
+"""The slider's range: "= step" matches a slow machine's step (30-60 ms while other jobs share
+this 2-core machine, 60-110 ms when four do) without reaching the end."""
+SLIDER_STEPS = 1000  # 0.1 ms resolution
+
+
+def latency_text(ms: float) -> str:
+    """The latency as the row shows it: it is a simulation, and says so."""
+    return f"{ms:.1f} ms/batch, simulated"
 
 
 class ControlPanel(QWidget):
@@ -51,7 +60,7 @@ class ControlPanel(QWidget):
     def _knobs(self) -> QGroupBox:
         box = QGroupBox("Input pipeline (applies live)")
         form = QFormLayout(box)
-        self.prefetch_toggle = QCheckBox("Prefetch")
+        self.prefetch_toggle = QCheckBox(CONTROL_TEXT["prefetch"])
         self.prefetch_toggle.setObjectName("prefetchToggle")
         self.prefetch_size = QSpinBox()
         self.prefetch_size.setRange(0, 64)
@@ -62,24 +71,24 @@ class ControlPanel(QWidget):
         prefetch_row.addWidget(QLabel("buffer"))
         prefetch_row.addWidget(self.prefetch_size)
         form.addRow(prefetch_row)
-        self.parallel_reads_toggle = QCheckBox("Parallel reading (4 shards at once)")
+        self.parallel_reads_toggle = QCheckBox(f"{CONTROL_TEXT['parallel_reads']} (4 shards at once)")
         self.parallel_reads_toggle.setObjectName("parallelReadsToggle")
         form.addRow(self.parallel_reads_toggle)
-        self.parallel_map_toggle = QCheckBox("Parallel normalize (autotuned)")
+        self.parallel_map_toggle = QCheckBox(f"{CONTROL_TEXT['parallel_map']} (autotuned)")
         self.parallel_map_toggle.setObjectName("parallelMapToggle")
         form.addRow(self.parallel_map_toggle)
-        self.augment_toggle = QCheckBox("Augment")
+        self.augment_toggle = QCheckBox(CONTROL_TEXT["augment"])
         self.augment_toggle.setObjectName("augmentToggle")
         self.augment_toggle.setToolTip("Vary every training batch at random (warp, stroke "
                                        "thickness, elastic wobble, printed-style digits) so the "
                                        "model reads drawn digits right; costs CPU time per batch")
-        self.parallel_augment_toggle = QCheckBox("in parallel (autotuned)")
+        self.parallel_augment_toggle = QCheckBox(f"{CONTROL_TEXT['parallel_augment']} (autotuned)")
         self.parallel_augment_toggle.setObjectName("parallelAugmentToggle")
         augment_row = QHBoxLayout()
         augment_row.addWidget(self.augment_toggle)
         augment_row.addWidget(self.parallel_augment_toggle)
         form.addRow(augment_row)
-        self.cache_toggle = QCheckBox("Cache in memory after the first pass")
+        self.cache_toggle = QCheckBox(f"{CONTROL_TEXT['cache']} in memory after the first pass")
         self.cache_toggle.setObjectName("cacheToggle")
         form.addRow(self.cache_toggle)
         self.batch_size_spin = QSpinBox()
@@ -90,20 +99,33 @@ class ControlPanel(QWidget):
         self.latency_slider.setObjectName("storageLatencySlider")
         self.latency_slider.setRange(0, SLIDER_STEPS)
         self.latency_label = QLabel()
-        self.balance_button = QPushButton("= step")
+        self.balance_button = QPushButton(CONTROL_TEXT["balance"])
         self.balance_button.setObjectName("balanceLatencyButton")
         self.balance_button.setToolTip("Set the latency so that loading a batch takes as long as "
                                        "the measured train step, where prefetching matters most")
         self.balance_button.clicked.connect(self.balance_clicked)
+        self.latency_auto_toggle = QCheckBox(CONTROL_TEXT["latency_auto"])
+        self.latency_auto_toggle.setObjectName("latencyAutoToggle")
+        self.latency_auto_toggle.setChecked(True)
+        self.latency_auto_toggle.setToolTip(
+            f"At each Start, once the train step is measured, set the simulated latency so that "
+            f"loading a batch takes {MATCH_SHARE:.0%} of a train step (\"= step\": all of it). "
+            f"Moving the slider yourself turns this off.")
+        self.latency_slider.actionTriggered.connect(lambda _: self.latency_auto_toggle.setChecked(False))
+        self.latency_slider.setToolTip("Simulated slow storage: a sleep per read of one batch of "
+                                       "records, inside tf.data's threads (no real disk is slowed)")
         latency_row = QHBoxLayout()
         latency_row.addWidget(self.latency_slider, 1)
         latency_row.addWidget(self.latency_label)
         latency_row.addWidget(self.balance_button)
-        form.addRow("Storage latency", latency_row)
+        latency_box = QVBoxLayout()
+        latency_box.addLayout(latency_row)
+        latency_box.addWidget(self.latency_auto_toggle)
+        form.addRow(CONTROL_TEXT["storage_latency_ms"], latency_box)
         self.epochs_spin = QSpinBox()
         self.epochs_spin.setObjectName("epochsSpin")
         self.epochs_spin.setRange(1, 1000)
-        self.epochs_spin.setValue(5)  # the seed trained 5 epochs
+        self.epochs_spin.setValue(TrainerConfig().epochs)
         self.epochs_spin.valueChanged.connect(self.epochs_changed)
         form.addRow("Epochs", self.epochs_spin)
         self.prefetch_toggle.toggled.connect(self._prefetch_changed)
@@ -129,7 +151,7 @@ class ControlPanel(QWidget):
         return round(self.latency_slider.value() * MAX_LATENCY_MS / SLIDER_STEPS, 1)
 
     def _latency_changed(self) -> None:
-        self.latency_label.setText(f"{self._latency_ms():.1f} ms/batch")
+        self.latency_label.setText(latency_text(self._latency_ms()))
         self._send(storage_latency_ms=self._latency_ms())
 
     def _prefetch_changed(self) -> None:
@@ -160,6 +182,6 @@ class ControlPanel(QWidget):
             self.parallel_augment_toggle.setEnabled(config.augment)
             self.batch_size_spin.setValue(config.batch_size)
             self.latency_slider.setValue(round(config.storage_latency_ms * SLIDER_STEPS / MAX_LATENCY_MS))
-            self.latency_label.setText(f"{config.storage_latency_ms:.1f} ms/batch")
+            self.latency_label.setText(latency_text(config.storage_latency_ms))
         finally:
             self._quiet = False

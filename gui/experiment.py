@@ -1,8 +1,10 @@
 """The Experiment tab: one click measures every pipeline config side by side.
 
-It shows a grouped bar chart (images/s and idle %, one bar per run for each config, the
-newest run strongest), a table with the speedup over naive, and the step timeline of the
-config picked. Results can be exported as CSV and PNG, and earlier runs stay for comparison.
+It shows two horizontal bar charts (images/s and idle %, one bar per run for each config,
+the newest run strongest; the config names down the side, where seven or eight of them fit
+at any width without running together), a table with the speedup over naive, sized to show
+a whole sweep's rows, and the step timeline of the config picked. Results can be exported
+as CSV and PNG, and earlier runs stay for comparison. Colours follow the system palette.
 """
 from __future__ import annotations
 
@@ -15,15 +17,15 @@ from pathlib import Path
 import numpy as np
 import pyqtgraph as pg
 from PySide6.QtCore import Signal
-from PySide6.QtWidgets import (QComboBox, QFileDialog, QHBoxLayout, QLabel, QProgressBar,
-                               QPushButton, QSpinBox, QSplitter, QTableWidget, QTableWidgetItem,
-                               QVBoxLayout, QWidget)
+from PySide6.QtWidgets import (QComboBox, QFileDialog, QFrame, QHBoxLayout, QLabel,
+                               QProgressBar, QPushButton, QScrollArea, QSpinBox, QSplitter,
+                               QTableWidget, QTableWidgetItem, QVBoxLayout, QWidget)
 from PySide6.QtCore import Qt
-from PySide6.QtGui import QFont
 
 from pipeviz.core.events import SweepProgress
 from pipeviz.core.experiment import SWEEP_NAMES, ConfigRun, SweepFinished
 
+from . import theme
 from .gantt import StepTimelineView
 
 log = logging.getLogger(__name__)
@@ -31,6 +33,14 @@ log = logging.getLogger(__name__)
 COLUMNS = ("run", "config", "images/s", "speedup", "idle %", "wait %", "ms/step", "settings")
 MAX_RUNS_SHOWN = 3
 """Bars per config: this many of the latest runs, older ones fainter."""
+SPEED_COLOR, IDLE_COLOR = (40, 110, 200), (215, 90, 50)
+BAR_ROW_PX = 17
+"""Height of one config's row in the bar charts: the names stay apart."""
+
+
+def bar_y(name: str) -> int:
+    """The row of config `name` in the bar charts: the first config at the top."""
+    return len(SWEEP_NAMES) - 1 - SWEEP_NAMES.index(name)
 
 
 def result_rows(run_number: int, runs: list[ConfigRun]) -> list[tuple]:
@@ -62,20 +72,22 @@ def write_csv(path: str | Path, rows: list[tuple]) -> Path:
     return path
 
 
-def _bar_plot(name: str, title: str, y_label: str) -> pg.PlotWidget:
+def _bar_plot(name: str, title: str, x_label: str, show_names: bool) -> pg.PlotWidget:
+    """A horizontal bar chart, one row per config (names down the left side)."""
     plot = pg.PlotWidget(title=title)
     plot.setObjectName(name)
-    plot.setBackground("w")
-    plot.showGrid(y=True, alpha=0.25)
-    plot.setLabel("left", y_label)
+    plot.showGrid(x=True, alpha=0.25)
+    plot.setLabel("bottom", x_label)
     plot.setMouseEnabled(x=False, y=False)
-    axis = plot.getAxis("bottom")
-    axis.setTicks([[(i, n) for i, n in enumerate(SWEEP_NAMES)]])
-    font = axis.font() if hasattr(axis, "font") else QFont()
-    font.setPointSizeF(7.5)
-    axis.setStyle(tickFont=font)  # six names fit under a narrow chart
-    plot.setXRange(-0.6, len(SWEEP_NAMES) - 0.4, padding=0)
-    plot.setMinimumHeight(130)
+    plot.hideButtons()
+    axis = plot.getAxis("left")
+    axis.setTicks([[(bar_y(n), n) for n in SWEEP_NAMES]])
+    if not show_names:  # the chart beside it names the rows
+        axis.setStyle(showValues=False)
+        axis.setWidth(6)
+    plot.setYRange(-0.6, len(SWEEP_NAMES) - 0.4, padding=0)
+    plot.setMinimumHeight(len(SWEEP_NAMES) * BAR_ROW_PX + 70)
+    theme.style_plot(plot)
     return plot
 
 
@@ -96,8 +108,9 @@ class ExperimentPanel(QWidget):
     def _build(self) -> None:
         self.steps_spin = QSpinBox(objectName="sweepStepsSpin", minimum=20, maximum=5000,
                                    singleStep=50, value=150, suffix=" steps")
-        self.steps_spin.setToolTip("Measured steps per config (after a short warm-up; configs "
-                                   "with cache warm up for one full pass)")
+        self.steps_spin.setToolTip("Measured steps per config. Every config first trains one "
+                                   "full pass and a few steps (tracing, the shuffle fill, a "
+                                   "cache's filling pass), so all are measured at the same steps")
         self.run_button = QPushButton("Run experiment", objectName="runSweepButton")
         self.cancel_button = QPushButton("Cancel", objectName="cancelSweepButton", enabled=False)
         self.progress = QProgressBar(objectName="sweepProgress", visible=False)
@@ -112,8 +125,8 @@ class ExperimentPanel(QWidget):
         top.addStretch(1)
         top.addWidget(self.export_csv_button)
         top.addWidget(self.export_png_button)
-        self.speed_plot = _bar_plot("sweepSpeedPlot", "Images per second", "images/s")
-        self.idle_plot = _bar_plot("sweepIdlePlot", "Accelerator idle", "% of wall time")
+        self.speed_plot = _bar_plot("sweepSpeedPlot", "Images per second", "images/s", True)
+        self.idle_plot = _bar_plot("sweepIdlePlot", "Accelerator idle", "% of wall time", False)
         self.bars = {"speed": [], "idle": []}
         charts = QHBoxLayout()
         charts.addWidget(self.speed_plot)
@@ -123,6 +136,9 @@ class ExperimentPanel(QWidget):
         self.table.verticalHeader().setVisible(False)
         self.table.horizontalHeader().setStretchLastSection(True)
         self.table.setEditTriggers(QTableWidget.EditTrigger.NoEditTriggers)
+        self.table.setWordWrap(False)  # one line per row; the full settings in a tooltip
+        self.table.verticalHeader().setDefaultSectionSize(self.table.fontMetrics().height() + 8)
+        self._fit_table()
         self.timeline_combo = QComboBox(objectName="sweepTimelineCombo")
         self.timeline = StepTimelineView("sweepTimeline")
         timeline_box = QWidget()
@@ -135,18 +151,46 @@ class ExperimentPanel(QWidget):
         timeline_layout.addWidget(self.timeline)
         charts_box = QWidget()
         charts_box.setLayout(charts)
-        split = QSplitter(Qt.Orientation.Vertical)
+        charts.setContentsMargins(0, 0, 0, 0)
+        split = QSplitter(Qt.Orientation.Vertical, objectName="sweepSplit")
         for widget in (charts_box, self.table, timeline_box):
             split.addWidget(widget)
+            split.setCollapsible(split.count() - 1, False)
+        split.setStretchFactor(2, 1)  # the timeline takes what the charts and table leave
+        # On a short screen (1280x720) the charts, a whole sweep's rows and the timeline are
+        # taller than the tab: they scroll together, none of them cut or squeezed.
+        self.scroll = QScrollArea(objectName="sweepScroll", widgetResizable=True)
+        self.scroll.setFrameShape(QFrame.Shape.NoFrame)
+        self.scroll.setHorizontalScrollBarPolicy(Qt.ScrollBarPolicy.ScrollBarAlwaysOff)
+        self.scroll.setWidget(split)
         layout = QVBoxLayout(self)
         layout.addLayout(top)
         layout.addWidget(self.status)
-        layout.addWidget(split, 1)
+        layout.addWidget(self.scroll, 1)
         self.run_button.clicked.connect(lambda: self.run_clicked.emit(self.steps_spin.value()))
         self.cancel_button.clicked.connect(self.cancel_clicked.emit)
         self.timeline_combo.currentIndexChanged.connect(self._show_timeline)
         self.export_csv_button.clicked.connect(self._ask_csv)
         self.export_png_button.clicked.connect(self._ask_png)
+
+    def _fit_table(self) -> None:
+        """Tall enough for every row of the runs the bars show (a sweep is eight rows),
+        so none is cut off; older runs scroll."""
+        shown = max(len(SWEEP_NAMES), min(self.table.rowCount(), MAX_RUNS_SHOWN * len(SWEEP_NAMES)))
+        self.table.setMinimumHeight(self.rows_height(shown))
+
+    def rows_height(self, rows: int) -> int:
+        """Pixels the table needs to show `rows` rows, its header and frame, no scrolling."""
+        header = self.table.horizontalHeader().sizeHint().height()
+        row = self.table.verticalHeader().defaultSectionSize()
+        scrollbar = self.table.horizontalScrollBar().sizeHint().height()
+        return header + rows * row + 2 * self.table.frameWidth() + scrollbar
+
+    def changeEvent(self, event) -> None:  # noqa: N802 (Qt API)
+        super().changeEvent(event)
+        if event.type() in theme.PALETTE_EVENTS and hasattr(self, "idle_plot"):
+            for plot in (self.speed_plot, self.idle_plot):
+                theme.style_plot(plot)
 
     def set_ready(self, ready: bool, running: bool) -> None:
         self.run_button.setEnabled(ready and not running)
@@ -211,32 +255,39 @@ class ExperimentPanel(QWidget):
             self.table.insertRow(row)
             for column, value in enumerate(values):
                 text = f"{value:.2f}x" if COLUMNS[column] == "speedup" else str(value)
-                self.table.setItem(row, column, QTableWidgetItem(text))
+                item = QTableWidgetItem(text)
+                item.setToolTip(text)
+                self.table.setItem(row, column, item)
         self.table.resizeColumnsToContents()
+        self._fit_table()
         self.table.scrollToBottom()
 
     def _draw_bars(self) -> None:
-        """One bar per config for each of the last runs (the running one included)."""
+        """One horizontal bar per config for each of the last runs (the running one
+        included), the newest at the top of each config's row."""
         runs = self.sweeps[-MAX_RUNS_SHOWN:] + ([self.current] if self.current else [])
         runs = runs[-MAX_RUNS_SHOWN:]
         for plot, key in ((self.speed_plot, "speed"), (self.idle_plot, "idle")):
             for item in self.bars[key]:
                 plot.removeItem(item)
             self.bars[key] = []
-            width = 0.8 / max(len(runs), 1)
+            thickness = 0.8 / max(len(runs), 1)
             for i, sweep in enumerate(runs):
-                xs, heights = [], []
+                ys, lengths = [], []
                 for r in sweep:
-                    xs.append(SWEEP_NAMES.index(r.name) - 0.4 + width * (i + 0.5))
-                    heights.append(r.result.images_per_s if key == "speed"
+                    ys.append(bar_y(r.name) - 0.4 + thickness * (len(runs) - i - 0.5))
+                    lengths.append(r.result.images_per_s if key == "speed"
                                    else 100 * r.result.idle_fraction)
                 alpha = 230 if i == len(runs) - 1 else 90
-                color = (40, 110, 200, alpha) if key == "speed" else (215, 90, 50, alpha)
-                item = pg.BarGraphItem(x=np.array(xs), height=np.array(heights), width=width * 0.9,
-                                       brush=pg.mkBrush(*color), pen=pg.mkPen(None))
+                color = SPEED_COLOR if key == "speed" else IDLE_COLOR
+                item = pg.BarGraphItem(x0=np.zeros(len(ys)), width=np.array(lengths),
+                                       y=np.array(ys), height=thickness * 0.9,
+                                       brush=pg.mkBrush(*color, alpha), pen=pg.mkPen(None))
                 plot.addItem(item)
                 self.bars[key].append(item)
-        self.idle_plot.setYRange(0, 100, padding=0.02)
+        self.idle_plot.setXRange(0, 100, padding=0.02)
+        longest = max((r.result.images_per_s for sweep in runs for r in sweep), default=0.0)
+        self.speed_plot.setXRange(0, max(longest, 1.0), padding=0.05)
 
     def _show_timeline(self) -> None:
         data = self.timeline_combo.currentData()

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from typing import Callable
 
+from PySide6.QtCore import Qt, Signal
 from PySide6.QtWidgets import (QButtonGroup, QGroupBox, QLabel, QPushButton, QRadioButton,
                                QScrollArea, QVBoxLayout, QWidget)
 
@@ -47,6 +48,9 @@ class QuestionBox(QGroupBox):
 
 
 class LearnPanel(QScrollArea):
+    show_guide = Signal()
+    """The user asked for the first-run guide strip again."""
+
     def __init__(self, evidence: Callable[[Question], str], parent: QWidget | None = None):
         super().__init__(parent)
         self.setObjectName("learnPanel")
@@ -56,6 +60,12 @@ class LearnPanel(QScrollArea):
         insight = QLabel(f"<h3>Why prefetching matters</h3><p>{INSIGHT}</p>",
                          objectName="insightLabel", wordWrap=True)
         layout.addWidget(insight)
+        layout.addWidget(QLabel("<b>Try it:</b> the guide above the plots walks through the "
+                                "lesson in four steps: Start, untick Prefetch, watch the orange "
+                                "input wait, tick it again.", wordWrap=True))
+        guide_button = QPushButton("Show the first-run guide", objectName="showGuideButton")
+        guide_button.clicked.connect(self.show_guide)
+        layout.addWidget(guide_button, 0, Qt.AlignmentFlag.AlignLeft)
         self.questions = [QuestionBox(i + 1, q, evidence) for i, q in enumerate(QUESTIONS)]
         for box in self.questions:
             layout.addWidget(box)

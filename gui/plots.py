@@ -9,12 +9,15 @@ import math
 
 import numpy as np
 import pyqtgraph as pg
+from PySide6.QtGui import QFontMetrics
 from PySide6.QtWidgets import QCheckBox, QGraphicsItem, QHBoxLayout, QLabel, QVBoxLayout, QWidget
 
 from pipeviz.core.events import ConfigApplied, EpochSummary, StepEvent
 from pipeviz.core.knobs import changes_text
 from pipeviz.core.series import DecimatingSeries, Ema
 from pipeviz.core.stepstats import WINDOW_STEPS, Rolling
+
+from . import theme
 
 MAX_MARKERS = 40
 ROLLING_STEPS = 500
@@ -23,8 +26,10 @@ fills the width instead of shrinking into the right edge of a long run."""
 LABEL_ROWS = (0.93, 0.80, 0.67, 0.54)
 """Heights (fractions of the idle plot) of the change markers' labels: a marker near an
 earlier one takes the next free row, so up to four nearby changes stay readable."""
-MARKER_SPACING = 0.22
-"""...near = closer than this share of the visible steps."""
+IDLE_PLOT_MIN_HEIGHT = 240
+LABEL_GAP_PX = 12
+"""Labels on one row keep at least this many pixels apart (a label can sit on either side
+of its line: pyqtgraph turns it to the left near the view's right edge)."""
 
 
 def nice_ceiling(value: float) -> float:
@@ -35,6 +40,10 @@ def nice_ceiling(value: float) -> float:
     power = 10 ** math.floor(math.log10(value))
     return next(m * power for m in (1, 2, 5, 10) if m * power >= value)
 WAIT_COLOR, HOST_COLOR, BETWEEN_COLOR, COMPUTE_COLOR = (230, 120, 40), (150, 110, 200), (120, 120, 120), (60, 160, 90)
+"""The idle plot's areas: mid-tone hues, read on a light and on a dark background alike."""
+LOSS_RAW = ((150, 170, 220), (85, 105, 150))    # (on light, on dark): fainter than smoothed
+SMOOTHED = ((30, 70, 170), (110, 160, 255))
+VALIDATION = ((200, 40, 40), (245, 105, 105))
 
 
 def _plot(name: str, title: str, y_label: str, legend_at_bottom: bool = False) -> pg.PlotWidget:
@@ -42,7 +51,6 @@ def _plot(name: str, title: str, y_label: str, legend_at_bottom: bool = False) -
     empty (top right for falling curves, bottom right for rising ones)."""
     widget = pg.PlotWidget(title=title)
     widget.setObjectName(name)
-    widget.setBackground("w")
     widget.showGrid(x=True, y=True, alpha=0.25)
     widget.setLabel("bottom", "step")
     widget.setLabel("left", y_label)
@@ -56,7 +64,7 @@ def _plot(name: str, title: str, y_label: str, legend_at_bottom: bool = False) -
     widget.getPlotItem().setDownsampling(auto=True, mode="peak")
     legend = widget.addLegend(offset=(-6, -6 if legend_at_bottom else 6), labelTextSize="7pt",
                               verSpacing=-6)
-    legend.setBrush(pg.mkBrush(255, 255, 255, 200))
+    theme.style_plot(widget)  # background, axes, title, legend: the palette's colours
     widget.setMinimumHeight(120)
     return widget
 
@@ -93,22 +101,26 @@ class LivePlots(QWidget):
         layout.setContentsMargins(0, 0, 0, 0)
         layout.setSpacing(2)
         layout.addLayout(top)
-        for widget in (self.loss_plot, self.accuracy_plot, self.idle_figures, self.idle_plot):
-            layout.addWidget(widget)
+        # the lesson's plot first (on a 720-pixel screen the others are a scroll away), and
+        # the tallest
+        for widget, stretch in ((self.idle_figures, 0), (self.idle_plot, 3), (self.loss_plot, 2),
+                                (self.accuracy_plot, 2)):
+            layout.addWidget(widget, stretch)
+        # never so short that its four marker-label rows (13% of the view apart) touch; the
+        # tab scrolls instead
+        self.idle_plot.setMinimumHeight(IDLE_PLOT_MIN_HEIGHT)
+        for plot in (self.loss_plot, self.accuracy_plot):
+            plot.setMinimumHeight(150)
         self._make_items()
         self.reset()
 
     def _make_items(self) -> None:
-        self.loss_raw = self.loss_plot.plot(pen=pg.mkPen((150, 170, 220), width=1), name="per step",
-                                            connect="finite")
-        self.loss_smooth = self.loss_plot.plot(pen=pg.mkPen((30, 70, 170), width=2), name="smoothed")
-        self.val_loss = self.loss_plot.plot(pen=None, symbol="o", symbolBrush=(200, 40, 40),
-                                            symbolSize=7, name="validation")
-        self.acc_smooth = self.accuracy_plot.plot(pen=pg.mkPen((30, 70, 170), width=2),
-                                                  name="train (smoothed)")
-        self.val_acc = self.accuracy_plot.plot(pen=pg.mkPen((200, 40, 40), width=1), symbol="o",
-                                               symbolBrush=(200, 40, 40), symbolSize=7,
-                                               name="validation")
+        self.loss_raw = self.loss_plot.plot(name="per step", connect="finite")
+        self.loss_smooth = self.loss_plot.plot(name="smoothed")
+        self.val_loss = self.loss_plot.plot(pen=None, symbol="o", symbolSize=7, name="validation")
+        self.acc_smooth = self.accuracy_plot.plot(name="train (smoothed)")
+        self.val_acc = self.accuracy_plot.plot(symbol="o", symbolSize=7, name="validation")
+        self._color_curves()
         # Stacked areas: input wait at the bottom, host overhead on it, then the time between
         # steps (epoch ends, rebuilds); the rest is compute. Each point is the share of the
         # wall time of the last WINDOW_STEPS steps (core/stepstats.py), as the advisor reads.
@@ -121,6 +133,34 @@ class LivePlots(QWidget):
         self.idle_plot.getPlotItem().legend.addItem(
             pg.PlotDataItem(pen=pg.mkPen(COMPUTE_COLOR, width=6)), "compute (the rest)")
 
+    def _color_curves(self) -> None:
+        """The curves' pens in the variant of their colour that reads on the background."""
+        smoothed, validation = theme.semantic(*SMOOTHED), theme.semantic(*VALIDATION)
+        self.loss_raw.setPen(pg.mkPen(theme.semantic(*LOSS_RAW), width=1))
+        self.loss_smooth.setPen(pg.mkPen(smoothed, width=2))
+        self.acc_smooth.setPen(pg.mkPen(smoothed, width=2))
+        self.val_acc.setPen(pg.mkPen(validation, width=1))
+        for item in (self.val_loss, self.val_acc):
+            item.setSymbolBrush(pg.mkBrush(validation))
+            item.setSymbolPen(pg.mkPen(theme.background()))
+
+    def changeEvent(self, event) -> None:  # noqa: N802 (Qt API)
+        """A new system palette (light <-> dark): plots, curves and markers follow it."""
+        super().changeEvent(event)
+        if (event.type() in theme.PALETTE_EVENTS and hasattr(self, "idle_plot")
+                and self.idle_plot.getPlotItem() is not None):  # (built, not closed)
+            for plot in (self.loss_plot, self.accuracy_plot, self.idle_plot):
+                theme.style_plot(plot)
+            self._color_curves()
+            for _plot, line in self._markers:
+                line.setPen(self._marker_pen())
+                if line.label is not None:
+                    line.label.setColor(theme.muted())
+
+    @staticmethod
+    def _marker_pen():
+        return pg.mkPen(theme.muted(), style=pg.QtCore.Qt.PenStyle.DashLine)
+
     def reset(self) -> None:
         self.series = {name: DecimatingSeries() for name in
                        ("loss", "loss_smooth", "acc_smooth", "wait", "host", "idle")}
@@ -132,7 +172,7 @@ class LivePlots(QWidget):
         for plot, marker in getattr(self, "_markers", []):
             plot.removeItem(marker)
         self._markers: list[tuple[pg.PlotWidget, pg.InfiniteLine]] = []
-        self._label_rows: list[tuple[int, int]] = []  # (step, row) of each labelled marker
+        self._label_rows: list[tuple[int, int, float]] = []  # (step, row, label width in px)
         self._dirty = self._val_dirty = True
         self.last_step = 0
         self._x_max = self._loss_max = None
@@ -159,10 +199,12 @@ class LivePlots(QWidget):
     def _visible_steps(self) -> float:
         return max(self.last_step, 10) * 1.05 if self.whole_run.isChecked() else ROLLING_STEPS
 
-    def _label_row(self, step: int) -> int:
-        """The first label row no marker near `step` uses (the oldest row when all are)."""
-        near = self._visible_steps() * MARKER_SPACING
-        used = {row for at, row in self._label_rows if step - at < near}
+    def _label_row(self, step: int, width_px: float) -> int:
+        """The first label row where this label, `width_px` wide on either side of its
+        line, overlaps no earlier label (the oldest row when all are taken)."""
+        px_per_step = max(self.idle_plot.getViewBox().width(), 200.0) / self._visible_steps()
+        used = {row for at, row, width in self._label_rows
+                if abs(step - at) * px_per_step < width + width_px + LABEL_GAP_PX}
         free = [row for row in range(len(LABEL_ROWS)) if row not in used]
         return free[0] if free else self._label_rows[-len(LABEL_ROWS)][1]
 
@@ -170,13 +212,14 @@ class LivePlots(QWidget):
         """A vertical line at the step where a knob change took effect, labelled in words
         ("prefetch off") on a row of its own among the markers near it when it was made."""
         label = changes_text(applied.config, applied.changed)
-        row = self._label_row(applied.step)
-        self._label_rows = [*self._label_rows[-3 * len(LABEL_ROWS):], (applied.step, row)]
+        width = QFontMetrics(self.idle_plot.font()).horizontalAdvance(label)
+        row = self._label_row(applied.step, width)
+        self._label_rows = [*self._label_rows[-3 * len(LABEL_ROWS):], (applied.step, row, width)]
         for plot in (self.loss_plot, self.accuracy_plot, self.idle_plot):
             line = pg.InfiniteLine(pos=applied.step, angle=90, movable=False,
-                                   pen=pg.mkPen((90, 90, 90), style=pg.QtCore.Qt.PenStyle.DashLine),
+                                   pen=self._marker_pen(),
                                    label=label if plot is self.idle_plot else None,
-                                   labelOpts={"position": LABEL_ROWS[row], "color": (60, 60, 60)})
+                                   labelOpts={"position": LABEL_ROWS[row], "color": theme.muted()})
             plot.addItem(line)
             self._markers.append((plot, line))
         while len(self._markers) > 3 * MAX_MARKERS:

@@ -12,12 +12,12 @@ from __future__ import annotations
 import logging
 import time
 
-import numpy as np
 from PySide6.QtCore import QSettings, Qt, QTimer
 from PySide6.QtGui import QKeySequence, QShortcut
 from PySide6.QtWidgets import (QLabel, QMainWindow, QMessageBox, QProgressBar,
                                QScrollArea, QSplitter, QTabWidget, QVBoxLayout, QWidget)
 
+from pipeviz.core.balance import Balance
 from pipeviz.core.config import ConfigError
 from pipeviz.core.events import (ActionDone, ConfigApplied, EpochSummary, ProfileCaptured,
                                  StateChanged, SweepProgress)
@@ -25,7 +25,7 @@ from pipeviz.core.experiment import SweepConfigDone, SweepFinished
 from pipeviz.core.learn import KnobEvidence, evidence
 from pipeviz.core.session import ModelMismatch, Session
 from pipeviz.core.state import SessionAction, WorkerState
-from pipeviz.core.timeline import Timeline, span_of
+from pipeviz.core.timeline import Timeline
 from pipeviz.core.trace import TraceWritten
 
 from .advisor import AdvisorPanel
@@ -35,6 +35,7 @@ from .diagram import PipelineDiagram
 from .digitpanel import DigitPanel
 from .epochtable import EpochTable
 from .gcguard import GuiThreadCollector
+from .guide import Lesson
 from .learn import LearnPanel
 from .menus import MenuActions
 from .pages import FillPage, scrolling
@@ -118,6 +119,7 @@ class MainWindow(QMainWindow):
         self.diagram = PipelineDiagram()
         self.controls = ControlPanel(self.session.pipeline_config)
         self.controls.epochs_spin.setValue(self.session.trainer_config.epochs)
+        self.lesson = Lesson(self.controls, self.settings, self.session.pipeline_config)
         self.advisor = AdvisorPanel()
         self.epoch_table = EpochTable()
         self.digit = DigitPanel(self.session)
@@ -152,9 +154,11 @@ class MainWindow(QMainWindow):
         return left
 
     def _middle_column(self) -> QSplitter:
-        """The notes slot (`self.notes`, empty: for strips and notes about the plots), the
+        """The notes slot (`self.notes`: the guide strip, the prefetch note), the
         plot tabs, and the epoch table below them."""
         self.learn = LearnPanel(self._evidence)
+        self.learn.show_guide.connect(lambda: self.lesson.show_guide(
+            self.session.pipeline_config.prefetch != 0, self.session.training))
         self.tabs = QTabWidget(objectName="mainTabs")
         for title in PLOT_TABS:
             placeholder = QLabel("Loading the plots…", alignment=Qt.AlignmentFlag.AlignCenter)
@@ -164,6 +168,8 @@ class MainWindow(QMainWindow):
         self.notes = QVBoxLayout(top)
         """Where strips and notes about the plots go (above the tabs; add widgets here)."""
         self.notes.setContentsMargins(0, 0, 0, 0)
+        self.notes.addWidget(self.lesson.strip)
+        self.notes.addWidget(self.lesson.note)
         self.notes.addWidget(self.tabs, 1)
         middle = QSplitter(Qt.Orientation.Vertical, objectName="middleSplitter")
         middle.addWidget(top)
@@ -279,6 +285,7 @@ class MainWindow(QMainWindow):
             self.show_error(str(exc))
             return
         self._clear_run_views()
+        self.lesson.started(self.session.pipeline_config)
         if loaded:
             self.statusBar().showMessage(f"Training on from {loaded}", 8000)
         self._update_buttons()
@@ -317,12 +324,9 @@ class MainWindow(QMainWindow):
         """Storage latency := the recent steps' median compute time minus the pipeline's own
         median time per batch after the read (normalize, augment), so that loading a batch
         takes as long as training on it: where prefetching matters most (as bench --balance)."""
-        steps = self.recent_steps[-200:]
-        if steps:
-            own = [sum(span_of(e, stage)[1] - span_of(e, stage)[0] for stage in ("normalize", "augment"))
-                   for e in steps]
-            self.controls.set_latency_ms(1e3 * max(0.0, float(np.median([e.compute_s for e in steps]))
-                                                   - float(np.median(own))))
+        balance = Balance.from_steps(self.recent_steps[-200:])
+        if balance is not None:
+            self.controls.set_latency_ms(balance.latency_ms)
 
     def apply_advice(self, changes: dict) -> None:
         """The advisor's change: made as if the user had set the knobs."""
@@ -335,6 +339,7 @@ class MainWindow(QMainWindow):
         except ConfigError as exc:
             self.show_error(str(exc))
             self.controls.set_config(self.session.pipeline_config)
+        self.lesson.show_config(self.session.pipeline_config)  # at once, running or not
 
     def run_experiment(self, steps: int | None = None, names: tuple[str, ...] | None = None) -> None:
         """Measure every config, or `names`; results arrive as sweep events. While training,
@@ -375,6 +380,7 @@ class MainWindow(QMainWindow):
         self.plots.add_steps(steps)
         self.knob_evidence.add_steps(steps)
         self.advisor.add_steps(steps)
+        self.lesson.add_steps(steps)
         self.controls.balance_button.setEnabled(True)
 
     def _on_epoch(self, summary: EpochSummary) -> None:
@@ -390,6 +396,7 @@ class MainWindow(QMainWindow):
             self.progress.setVisible(False)
         elif state == WorkerState.PREPARING:
             self.source_label.setText(f"{event.detail[:1].upper()}{event.detail[1:]}…")
+        self.lesson.state_changed(state)
         if state.ended:  # nothing animates now: a full collection
             QTimer.singleShot(0, self.collector.collect_all)
         self.digit.mark_dirty()  # the model's origin ("training", "trained") may have changed
@@ -406,6 +413,7 @@ class MainWindow(QMainWindow):
         self.knob_evidence.add_change(applied)
         self.advisor.on_config_applied(applied)
         self.epoch_table.on_config_applied(applied)
+        self.lesson.config_applied(applied)
 
     def _on_other(self, event) -> None:
         if isinstance(event, SweepProgress):
@@ -448,6 +456,7 @@ class MainWindow(QMainWindow):
             self.live_timeline.show_live(self.timeline.since(now - LIVE_TIMELINE_S), now,
                                          LIVE_TIMELINE_S)
         latest = self.plots.latest  # the idle plot's newest point: one figure, one number
+        self.lesson.refresh(latest)
         if latest is not None and self.timeline.events:
             last = self.timeline.events[-1]
             self.step_label.setText(f"epoch {last.epoch + 1} · step {last.step} · "

@@ -71,3 +71,28 @@ def test_change_markers_are_words_on_rows_that_do_not_overlap(qtbot):
                                                          "prefetch on"]
     rows = [label.orthoPos for label in labels]
     assert sorted(rows) == sorted(LABEL_ROWS), "four nearby markers, four rows"
+
+
+def test_marker_labels_never_overlap_on_screen_at_a_narrow_width(qtbot):
+    """As drawn: two changes 150 steps apart in a 470-pixel plot (the 1280x720 window), where
+    pyqtgraph turns a label near the right edge to the left of its line."""
+    from pipeviz.core.config import PipelineConfig
+    from pipeviz.core.events import ConfigApplied
+    from pipeviz.gui.plots import LivePlots
+    plots = LivePlots()
+    qtbot.addWidget(plots)
+    plots.resize(470, 600)
+    plots.show()
+    qtbot.waitExposed(plots)
+    config = PipelineConfig()
+    plots.add_steps([step(i, 1.0) for i in range(1, 520)])
+    for at, new in ((62, config.replace(storage_latency_ms=28.8)), (212, config.replace(prefetch=0)),
+                    (362, config.replace(prefetch=-1)), (372, config.replace(batch_size=64))):
+        plots.mark(ConfigApplied(at, 0.0, new, changed=tuple(new.changed_fields(config))))
+    plots.refresh()
+    qtbot.wait(50)
+    labels = [line.label for plot, line in plots._markers if plot is plots.idle_plot]
+    boxes = [label.sceneBoundingRect() for label in labels]
+    for i, a in enumerate(boxes):
+        for j, b in enumerate(boxes[i + 1:], i + 1):
+            assert not a.intersects(b), (labels[i].toPlainText(), labels[j].toPlainText())

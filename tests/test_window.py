@@ -10,6 +10,7 @@ from pipeviz.core.config import PipelineConfig
 from pipeviz.core.learn import observe
 from pipeviz.core.session import Session
 from pipeviz.core.state import WorkerState
+from pipeviz.gui.controls import MAX_LATENCY_MS
 from pipeviz.gui.window import MainWindow
 
 
@@ -153,7 +154,7 @@ def test_reset_balance_and_live_epochs(window, qtbot):
     own = [(e.t_normalized - e.t_loaded) + (e.t_augmented_or_normalized - e.t_normalized) for e in steps]
     expected = 1e3 * max(0.0, float(np.median([e.compute_s for e in steps])) - float(np.median(own)))
     latency = window.session.pipeline_config.storage_latency_ms
-    assert abs(latency - min(expected, 20.0)) <= 0.11, (latency, expected)
+    assert abs(latency - min(expected, MAX_LATENCY_MS)) <= 0.11, (latency, expected)
     window.controls.epochs_spin.setValue(1)  # live: this run ends after its first epoch
     trainer = window.session.trainer
     qtbot.waitUntil(lambda: trainer.state == WorkerState.FINISHED, timeout=120_000)

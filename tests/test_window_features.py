@@ -32,10 +32,10 @@ def test_experiment_tab_runs_shows_and_exports(window, qtbot, tmp_path):
     speedup = runs[1].result.images_per_s / runs[0].result.images_per_s
     assert panel.table.item(1, 3).text() == f"{round(speedup, 3):.2f}x"
     assert panel.table.item(0, 2).text() == str(round(runs[0].result.images_per_s, 1))
-    # bars: heights are the measured images/s and idle %
+    # bars (horizontal): lengths are the measured images/s and idle %
     (speed,), (idle,) = panel.bars["speed"], panel.bars["idle"]
-    assert np.allclose(speed.opts["height"], [r.result.images_per_s for r in runs])
-    assert np.allclose(idle.opts["height"], [100 * r.result.idle_fraction for r in runs])
+    assert np.allclose(speed.opts["width"], [r.result.images_per_s for r in runs])
+    assert np.allclose(idle.opts["width"], [100 * r.result.idle_fraction for r in runs])
     # the timeline of the chosen config holds its real stage stamps
     assert panel.timeline_combo.count() == 2
     boxes = panel.timeline.boxes
@@ -81,7 +81,8 @@ def test_cancel_and_close_mid_sweep(window, qtbot):
 
 def test_advisor_names_input_bound_applies_prefetch_and_measures(window, qtbot):
     set_config(window, preset("naive", PipelineConfig(storage_latency_ms=15, shuffle_buffer=64)))
-    window.controls.start_button.click()
+    window.controls.latency_auto_toggle.setChecked(False)  # (a latency matched mid-trial
+    window.controls.start_button.click()                   # would cancel the measurement)
     advisor = window.advisor
     advisor.trial_steps = 40  # (100 in the app) enough for a median, and a quicker test
     qtbot.waitUntil(lambda: advisor.apply_button.isVisible(), timeout=60_000)
