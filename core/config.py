@@ -100,16 +100,10 @@ class PipelineConfig:
             self.augment and self.parallel_augment == AUTOTUNE)
 
     def describe(self) -> str:
-        """A short human summary, e.g. 'prefetch 2, 4 reads, map x1, cache, 5 ms/batch'."""
-        def knob(value: int) -> str:
-            return "auto" if value == AUTOTUNE else str(value)
-        parts = ["prefetch " + ("off" if self.prefetch == 0 else knob(self.prefetch)),
-                 f"reads x{self.parallel_reads}", f"map x{knob(self.parallel_map)}",
-                 "cache" if self.cache else "no cache", f"batch {self.batch_size}",
-                 f"augment x{knob(self.parallel_augment)}" if self.augment else "no augment"]
-        if self.storage_latency_ms:
-            parts.append(f"{self.storage_latency_ms:g} ms/{self.latency_per}")
-        return ", ".join(parts)
+        """Every knob in words, as the window names them (core/knobs.py): "prefetch on, one
+        read at a time, normalize inline, cache off, batch 32, augment inline"."""
+        from .knobs import describe  # (knobs reads this module)
+        return describe(self)
 
 
 MAX_BATCH_SIZE = 4096

@@ -13,8 +13,9 @@ def change_label(config: PipelineConfig, field: str) -> str:
     if field == "parallel_reads":
         return f"{value} parallel reads" if value > 1 else "one read at a time"
     if field == "parallel_map":
-        return ("normalize inline" if value == 1 else
-                "parallel normalize" if value == AUTOTUNE else f"normalize x{value}")
+        return _map_words("normalize", value)
+    if field == "parallel_augment":
+        return _map_words("augment", value)
     if field == "cache":
         return "cache on" if value else "cache off"
     if field == "batch_size":
@@ -28,6 +29,26 @@ def change_label(config: PipelineConfig, field: str) -> str:
     if isinstance(value, bool):
         return f"{field.replace('_', ' ')} {'on' if value else 'off'}"
     return f"{field.replace('_', ' ')} {'auto' if value == AUTOTUNE else value}"
+
+
+def _map_words(stage: str, value: int) -> str:
+    """A map stage's parallelism: "normalize inline", "parallel normalize" (autotuned),
+    "normalize, 4 parallel calls"."""
+    if value == 1:
+        return f"{stage} inline"
+    return f"parallel {stage}" if value == AUTOTUNE else f"{stage}, {value} parallel calls"
+
+
+def describe(config: PipelineConfig) -> str:
+    """The whole config in the same words: "prefetch on, one read at a time, normalize
+    inline, cache off, batch 32, augment inline, storage 6.5 ms per batch" (bench tables,
+    the experiment's rows and CSV)."""
+    fields = ["prefetch", "parallel_reads", "parallel_map", "cache", "batch_size"]
+    fields.append("parallel_augment" if config.augment else "augment")
+    text = changes_text(config, tuple(fields))
+    if config.storage_latency_ms:
+        text += f", {change_label(config, 'storage_latency_ms')} per {config.latency_per}"
+    return text
 
 
 def changes_text(config: PipelineConfig, fields: tuple[str, ...]) -> str:

@@ -9,7 +9,7 @@ figures ("12 batches/s", "35.2 ms per batch"). Its colours come from the system 
 from __future__ import annotations
 
 from PySide6.QtCore import QPointF, QRectF, Qt
-from PySide6.QtGui import QColor, QFont, QPainter, QPen
+from PySide6.QtGui import QFont, QPainter, QPen
 from PySide6.QtWidgets import QSizePolicy, QWidget
 
 from pipeviz.core import wording

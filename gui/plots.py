@@ -62,7 +62,7 @@ def _plot(name: str, title: str, y_label: str, legend_at_bottom: bool = False) -
         widget.getAxis(side).setCacheMode(QGraphicsItem.CacheMode.DeviceCoordinateCache)
     widget.setMouseEnabled(x=False, y=False)
     widget.getPlotItem().setDownsampling(auto=True, mode="peak")
-    legend = widget.addLegend(offset=(-6, -6 if legend_at_bottom else 6), labelTextSize="7pt",
+    widget.addLegend(offset=(-6, -6 if legend_at_bottom else 6), labelTextSize="7pt",
                               verSpacing=-6)
     theme.style_plot(widget)  # background, axes, title, legend: the palette's colours
     widget.setMinimumHeight(120)
