@@ -17,29 +17,35 @@ if TYPE_CHECKING:  # importing core.predict would load TensorFlow before the win
 
 @cache
 def _viridis() -> np.ndarray:
-    """pyqtgraph's viridis as a (256, 3) uint8 table (imported on the first prediction,
-    not with the window: see MainWindow.build_plot_panels)."""
+    """pyqtgraph's viridis as 256 opaque 0xAARRGGBB pixels (uint32), the layout of a
+    Format_RGB32 QImage, which Qt paints without converting it (imported on the first
+    prediction, not with the window: see MainWindow.build_plot_panels)."""
     import pyqtgraph as pg
-    return pg.colormap.get("viridis").getLookupTable(nPts=256, alpha=False).astype(np.uint8)
+    rgb = pg.colormap.get("viridis").getLookupTable(nPts=256, alpha=False).astype(np.uint32)
+    return 0xFF000000 | (rgb[:, 0] << 16) | (rgb[:, 1] << 8) | rgb[:, 2]
 
 
 def heat_image(values: np.ndarray, scale: float) -> QImage:
-    """A 2-D array as a viridis QImage, values divided by `scale` (0 maps to dark)."""
-    index = np.clip(values / scale if scale > 0 else values * 0, 0, 1) * 255
-    rgb = np.ascontiguousarray(_viridis()[index.astype(np.uint8)])
-    h, w = values.shape
-    return QImage(rgb.data, w, h, 3 * w, QImage.Format.Format_RGB888).copy()
+    """A 2-D array as a viridis QImage, values divided by `scale` (0 maps to dark; NaN too)."""
+    factor = 255.0 / scale if scale > 0 else 0.0
+    index = np.fmin(np.fmax(np.asarray(values, np.float32) * factor, 0), 255)  # fmax(NaN, 0) is 0
+    pixels = _viridis()[index.astype(np.uint8)]
+    h, w = pixels.shape
+    return QImage(pixels.data, w, h, 4 * w, QImage.Format.Format_RGB32).copy()
 
 
 def mosaic(maps: np.ndarray, columns: int) -> np.ndarray:
-    """(H, W, C) feature maps -> one (rows*(H+1), columns*(W+1)) image with 1-px gaps."""
+    """(H, W, C) feature maps -> one (rows*(H+1), columns*(W+1)) image with 1-px gaps
+    (one reshape, not a copy per map: this runs on every prediction)."""
     h, w, count = maps.shape
     rows = -(-count // columns)
-    out = np.full((rows * (h + 1), columns * (w + 1)), np.nan)
-    for c in range(count):
-        r, k = divmod(c, columns)
-        out[r * (h + 1): r * (h + 1) + h, k * (w + 1): k * (w + 1) + w] = maps[:, :, c]
-    return np.nan_to_num(out, nan=0.0)
+    dtype = maps.dtype if np.issubdtype(maps.dtype, np.floating) else np.float64
+    tiles = np.zeros((rows * columns, h + 1, w + 1), dtype)
+    tiles[:count, :h, :w] = np.moveaxis(maps, -1, 0)
+    out = tiles.reshape(rows, columns, h + 1, w + 1).transpose(0, 2, 1, 3)
+    out = out.reshape(rows * (h + 1), columns * (w + 1))
+    out[~np.isfinite(out)] = 0.0  # a broken activation draws dark, not garbage
+    return out
 
 
 class ActivationsView(QWidget):
