@@ -14,6 +14,7 @@ from typing import Any
 
 from .config import PipelineConfig, TrainerConfig, check_batch_fits
 from .events import ErrorEvent, EventChannel, Progress, StateChanged
+from .priority import lower_this_thread
 from .safeio import log_failure
 from .shards import Cancelled
 
@@ -68,6 +69,7 @@ class Session:
         self._loader.start()
 
     def _prepare(self, cancel: threading.Event) -> None:
+        lower_this_thread()  # and TensorFlow's pools, made here, with it (core/priority.py)
         try:
             self.channel.put(StateChanged(PREPARING, "loading TensorFlow and the data"))
             self.importing_tensorflow = True

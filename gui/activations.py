@@ -58,6 +58,8 @@ class ActivationsView(QWidget):
         super().__init__(parent)
         self.setObjectName("activationsView")
         self.setMinimumSize(300, 240)
+        # paintEvent fills every pixel, so Qt need not paint what lies beneath first
+        self.setAttribute(Qt.WidgetAttribute.WA_OpaquePaintEvent)
         self.setSizePolicy(QSizePolicy.Policy.Expanding, QSizePolicy.Policy.Expanding)
         self.prediction: Prediction | None = None
         self._images: list[QImage] = []
@@ -125,6 +127,7 @@ class PredictionBars(QWidget):
         super().__init__(parent)
         self.setObjectName("predictionBars")
         self.setMinimumSize(220, 120)
+        self.setAttribute(Qt.WidgetAttribute.WA_OpaquePaintEvent)  # paintEvent fills every pixel
         self.probabilities: np.ndarray | None = None
 
     def show_probabilities(self, probabilities: np.ndarray | None) -> None:
