@@ -21,6 +21,7 @@ from __future__ import annotations
 
 import contextlib
 import ctypes
+import functools
 import glob
 import os
 from dataclasses import dataclass
@@ -233,8 +234,7 @@ def _read(variable) -> np.ndarray:
     value = getattr(variable, "value", variable)
     handle = getattr(value, "handle", None)
     if handle is not None and getattr(value, "dtype", None) is not None:
-        import tensorflow as tf
-        value = tf.raw_ops.ReadVariableOp(resource=handle, dtype=value.dtype)
+        value = _read_variable_op()(handle, value.dtype)
         # EagerTensor._numpy is the view np.asarray gives, minus ~10 us of dispatch
         view = getattr(value, "_numpy", None)
         value = view() if view is not None else value
@@ -243,6 +243,18 @@ def _read(variable) -> np.ndarray:
         raise Unsupported(f"weights of dtype {array.dtype}")
     array.flags.writeable = False
     return array
+
+
+@functools.cache
+def _read_variable_op():
+    """TensorFlow's generated ReadVariableOp function: half the cost of `tf.raw_ops`'s
+    public wrapper around it (12 against 25 us a call); the wrapper where it moved."""
+    try:
+        from tensorflow.python.ops.gen_resource_variable_ops import read_variable_op
+        return read_variable_op
+    except ImportError:
+        import tensorflow as tf
+        return lambda handle, dtype: tf.raw_ops.ReadVariableOp(resource=handle, dtype=dtype)
 
 
 # ----- BLAS threads ------------------------------------------------------------------------
