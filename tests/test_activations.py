@@ -64,3 +64,29 @@ def test_canvas_pixels_read_as_floats_and_emptiness_follows_the_ink(qtbot):
     assert canvas.drawing().dtype == np.float32 and canvas.drawing().max() == np.float32(200 / 255)
     canvas.clear()
     assert canvas.is_empty()
+
+
+def test_bar_labels_are_drawn_and_laid_out_once(qtbot):
+    """The digits and percentages are painted (dark pixels where each label goes) from
+    pixmaps made on the first paint and reused on the next ones."""
+    from pipeviz.gui import activations
+    from pipeviz.gui.activations import PredictionBars
+    bars = PredictionBars()
+    qtbot.addWidget(bars)
+    bars.resize(370, 140)
+    bars.show_probabilities(np.array([0.0] * 3 + [0.55, 0.45] + [0.0] * 5))
+    first = bars.grab().toImage()
+    made = len(activations._LABELS)
+    second = bars.grab().toImage()
+    assert len(activations._LABELS) == made, "no label laid out again"
+    assert first == second
+    row_h = 14
+
+    def dark_pixels(x0, x1, row):
+        return sum(first.pixelColor(x, y).lightness() < 128
+                   for x in range(x0, x1) for y in range(row * row_h, (row + 1) * row_h))
+
+    for row in range(10):
+        assert dark_pixels(0, 20, row) > 5, f"digit label {row}"
+        assert dark_pixels(370 - 48, 370, row) > 5, f"percentage of {row}"
+    assert dark_pixels(370 - 48, 370, 3) != dark_pixels(370 - 48, 370, 0), "55% is not 0%"
