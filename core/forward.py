@@ -6,8 +6,9 @@ waited ~10 ms for its prediction (docs/benchmarks.md, "Draw to prediction"). The
 arithmetic in NumPy for one 28x28 image is a few small matrix products (a convolution as
 an im2col product, pooling as a reshape and max) that run on the calling thread at once.
 
-The weights are read from the model's variables at every call (one eager read each, no
-graph, microseconds), so a prediction always uses the weights training has reached. A read
+The weights are read from the model's variables at every call (one eager read each, run
+on the calling thread; 0.65 ms for the app's 8 in the window), so a prediction always uses
+the weights training has reached. A read
 while the trainer updates a variable sees that variable before or after the update (the
 variables copy on write), so at worst the layers mix two consecutive steps' weights, as
 the Keras path's reads did.
