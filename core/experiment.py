@@ -17,6 +17,7 @@ from dataclasses import dataclass, field
 from .config import PRESET_NAMES, PipelineConfig, preset
 from .events import EventChannel, StepEvent, SweepProgress
 from .measure import BenchResult, measure
+from .priority import lower_this_thread
 
 log = logging.getLogger(__name__)
 
@@ -118,6 +119,7 @@ class Sweep:
 
     def _run(self) -> None:
         from .steploop import StepLoop
+        lower_this_thread()  # the GUI thread runs first (core/priority.py)
         error = ""
         try:
             if self.loop is None or self.loop.seed != self.plan.seed:

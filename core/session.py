@@ -19,6 +19,7 @@ from typing import Any
 
 from .config import PipelineConfig, TrainerConfig, check_batch_fits
 from .events import ActionDone, ErrorEvent, EventChannel, Progress, StateChanged
+from .priority import lower_this_thread, workers_yield_to_gui
 from .runsdir import tensorboard_command
 from .safeio import log_failure
 from .shards import Cancelled
@@ -40,6 +41,7 @@ class Session:
                  trainer_config: TrainerConfig | None = None, cache_dir: Path | None = None,
                  runs_root: Path | None = None, write_scalars: bool = True, step_loop=None,
                  sweep_loop=None):
+        workers_yield_to_gui()  # a Session serves a window (core/priority.py)
         self.data_path = data_path
         self.channel = channel if channel is not None else EventChannel()
         self.pipeline_config = pipeline_config or PipelineConfig()
@@ -85,6 +87,7 @@ class Session:
         self._loader.start()
 
     def _prepare(self, cancel: threading.Event) -> None:
+        lower_this_thread()  # and TensorFlow's pools, made here, with it (core/priority.py)
         try:
             self.channel.put(StateChanged(PREPARING, "loading TensorFlow and the data"))
             self.importing_tensorflow = True

@@ -28,6 +28,7 @@ import numpy as np
 from .config import ConfigError, PipelineConfig, TrainerConfig, check_batch_fits
 from .events import (ConfigApplied, EpochSummary, ErrorEvent, EventChannel, ProfileCaptured,
                      StateChanged, StepEvent)
+from .priority import lower_this_thread
 from .safeio import log_failure, short_reason
 from .shards import ShardSet, invalidate
 from .state import WorkerState
@@ -232,6 +233,7 @@ class Trainer:
 
     # ----- the worker ----------------------------------------------------------------
     def _run(self) -> None:
+        lower_this_thread()  # the GUI thread runs first (core/priority.py)
         state, detail = FINISHED, ""
         self._prev_done = time.time()  # start-up counts from here (see startup_s)
         try:

@@ -10,10 +10,18 @@ SIZE = 280          # drawing resolution (10x MNIST)
 PEN_WIDTH = 9.0     # thin: to_mnist thickens it to MNIST's width for the drawing's size
 
 
-def image_to_array(image: QImage) -> np.ndarray:
-    """A Grayscale8 QImage as floats in [0, 1]."""
+def _grey_view(image: QImage) -> np.ndarray:
+    """A Grayscale8 QImage's pixels as a (height, width) uint8 view (no copy)."""
     view = np.frombuffer(image.constBits(), np.uint8).reshape(image.height(), image.bytesPerLine())
-    return view[:, : image.width()].astype(np.float32) / 255.0
+    return view[:, : image.width()]
+
+
+def image_to_array(image: QImage) -> np.ndarray:
+    """A Grayscale8 QImage as floats in [0, 1] (a convert and a divide: vectorized, ~5x as
+    fast here as a 256-entry table look-up per pixel)."""
+    pixels = _grey_view(image).astype(np.float32)
+    pixels /= 255.0
+    return pixels
 
 
 class DigitCanvas(QWidget):
@@ -42,7 +50,8 @@ class DigitCanvas(QWidget):
         return image_to_array(self.image)
 
     def is_empty(self) -> bool:
-        return not self.drawing().any()
+        """No ink at all (read on the grey bytes: every paint asks)."""
+        return not _grey_view(self.image).any()
 
     def set_digit(self, digit: np.ndarray) -> None:
         """Put a 28x28 digit (values 0-255 or 0-1) on the canvas, as if drawn."""

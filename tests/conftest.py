@@ -34,6 +34,17 @@ def collect_qt_garbage_on_this_thread():
 
 
 @pytest.fixture(autouse=True)
+def workers_at_normal_priority():
+    """Each test starts as a process without a window: a Session switches the workers'
+    lower priority on for the rest of the process (core/priority.py), and a trainer test
+    after it would otherwise time its input threads at nice 10 against TensorFlow's pools,
+    which the test process made at normal priority."""
+    from pipeviz.core import priority
+    priority.workers_yield_to_gui(False)
+    yield
+
+
+@pytest.fixture(autouse=True)
 def no_leftover_threads():
     """Fail any test that leaves a pipeviz worker thread running."""
     before = {t.ident for t in threading.enumerate()}

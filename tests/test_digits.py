@@ -126,3 +126,21 @@ def test_prediction_says_when_it_is_unsure():
     weak = reading([0.0] * 7 + [0.55, 0.0, 0.45])
     assert weak.digit == 7 and weak.runner_up == 9 and "55%" in weak.doubt
     assert reading([0.0] * 4 + [0.99] + [0.0] * 4 + [0.01], "wider than any digit").doubt
+
+
+def test_nan_inf_and_out_of_range_pixels_read_as_their_cleaned_values():
+    """to_mnist finds the ink before cleaning (only the crop is cleaned, for speed): the
+    result is the one for the drawing with NaN as 0 and values clipped to [0, 1]."""
+    drawing = pen_drawing(0.5).astype(np.float32)
+    rng = np.random.default_rng(0)
+    dirty = drawing.copy()
+    rows, cols = rng.integers(0, drawing.shape[0], 40), rng.integers(0, drawing.shape[1], 40)
+    dirty[rows[:10], cols[:10]] = np.nan
+    dirty[rows[10:20], cols[10:20]] = np.inf
+    dirty[rows[20:30], cols[20:30]] = -np.inf
+    dirty[rows[30:], cols[30:]] = 3.0
+    clean = np.clip(np.nan_to_num(dirty, nan=0.0), 0, 1)
+    np.testing.assert_array_equal(to_mnist(dirty), to_mnist(clean))
+    far = np.zeros((280, 280), np.float32)
+    far[5, 270] = np.inf  # one bright pixel is ink, wherever it is
+    assert to_mnist(far) is not None and to_mnist(np.full((50, 50), np.nan)) is None
