@@ -270,7 +270,14 @@ def test_pause_and_resume_go_through_the_session(window, qtbot):
     window.controls.pause_button.click()
     qtbot.waitUntil(lambda: window.session.paused, timeout=30_000)
     qtbot.waitUntil(lambda: window.controls.pause_button.text() == "Resume", timeout=5_000)
+    qtbot.wait(300)  # the last steps before the pause reach the window
+    status, last = window.step_label.text(), window.plots.last_step
+    qtbot.wait(1500)  # paused: redraws go on, and the status's images/s must not move
+    assert window.step_label.text() == status and "images/s" in status
     window.controls.pause_button.click()
     qtbot.waitUntil(lambda: not window.session.paused, timeout=10_000)
     qtbot.waitUntil(lambda: window.controls.pause_button.text() == "Pause", timeout=5_000)
     assert window.session.training
+    qtbot.waitUntil(lambda: window.plots.last_step > last + 3, timeout=30_000)
+    after = [e for e in window.timeline.last(50) if e.step > last]
+    assert max(e.wall_s for e in after) < 1.0, "the 1.5 s pause is in no step's time"
