@@ -11,6 +11,8 @@ from PySide6.QtCore import QPointF, QRectF, Qt
 from PySide6.QtGui import QColor, QImage, QPainter, QPixmap
 from PySide6.QtWidgets import QSizePolicy, QWidget
 
+from . import theme
+
 if TYPE_CHECKING:  # importing core.predict would load TensorFlow before the window shows
     from pipeviz.core.predict import Prediction
 
@@ -25,7 +27,8 @@ def _viridis() -> np.ndarray:
     return 0xFF000000 | (rgb[:, 0] << 16) | (rgb[:, 1] << 8) | rgb[:, 2]
 
 
-TITLE_COLOUR, LABEL_COLOUR = QColor(40, 40, 50), QColor(30, 30, 40)
+TOP_BAR, OTHER_BAR = ((220, 90, 30), (240, 130, 70)), ((120, 150, 200), (110, 140, 190))
+"""The top class's bar and the others' (light, dark variants: gui/theme.semantic)."""
 _LABELS: dict[tuple, QPixmap] = {}
 
 
@@ -120,9 +123,9 @@ class ActivationsView(QWidget):
 
     def paintEvent(self, _event) -> None:  # noqa: N802
         painter = QPainter(self)
-        painter.fillRect(self.rect(), QColor(250, 250, 252))
+        painter.fillRect(self.rect(), theme.background())  # the palette's, light or dark
         if not self._images:
-            painter.setPen(QColor(140, 140, 150))
+            painter.setPen(theme.muted())
             painter.drawText(self.rect(), Qt.AlignmentFlag.AlignCenter,
                              "Draw a digit to see every layer react")
             painter.end()
@@ -133,7 +136,7 @@ class ActivationsView(QWidget):
         y = 0.0
         for title, image, weight in zip(self.ROWS, self._images, heights):
             draw_label(painter, QRectF(4, y, self.width(), label_h), title,
-                       Qt.AlignmentFlag.AlignLeft | Qt.AlignmentFlag.AlignTop, TITLE_COLOUR,
+                       Qt.AlignmentFlag.AlignLeft | Qt.AlignmentFlag.AlignTop, theme.foreground(),
                        self.devicePixelRatioF())
             y += label_h
             height = unit * weight
@@ -145,6 +148,9 @@ class ActivationsView(QWidget):
         painter.end()
 
 
+UNSURE = ((160, 90, 0), (255, 170, 60))
+
+
 def prediction_text(p: "Prediction", origin: str) -> str:
     """The digit panel's reading: the digit and its probability, or, when the model should not
     be trusted (p.doubt), "unsure" with the runner-up and the reason."""
@@ -153,7 +159,7 @@ def prediction_text(p: "Prediction", origin: str) -> str:
     if not p.doubt:
         return f"<b style='font-size:18pt'>{p.digit}</b> {top}{footer}"
     second = f"{100 * p.probabilities[p.runner_up]:.0f}%"
-    return (f"<b style='font-size:14pt; color:#a05a00'>unsure</b><br>{p.digit} {top}, "
+    return (f"<b style='font-size:14pt; color:{theme.semantic(*UNSURE).name()}'>unsure</b><br>{p.digit} {top}, "
             f"or {p.runner_up} {second}<br><small>{p.doubt}</small>{footer}")
 
 
@@ -177,18 +183,19 @@ class PredictionBars(QWidget):
 
     def paintEvent(self, _event) -> None:  # noqa: N802
         painter = QPainter(self)
-        painter.fillRect(self.rect(), QColor(250, 250, 252))
+        painter.fillRect(self.rect(), theme.background())  # the palette's, light or dark
+        label_colour = theme.foreground()
         row_h = self.height() / 10
         probabilities = self.probabilities if self.probabilities is not None else np.zeros(10)
         top, ratio = self.top, self.devicePixelRatioF()
         for digit in range(10):
             y = digit * row_h
             draw_label(painter, QRectF(2, y, 16, row_h), str(digit), Qt.AlignmentFlag.AlignHCenter,
-                       LABEL_COLOUR, ratio)
+                       label_colour, ratio)
             width = (self.width() - 70) * float(probabilities[digit])
             painter.fillRect(QRectF(20, y + 2, max(1.0, width), row_h - 4),
-                             QColor(220, 90, 30) if digit == top else QColor(120, 150, 200))
+                             theme.semantic(*(TOP_BAR if digit == top else OTHER_BAR)))
             draw_label(painter, QRectF(self.width() - 48, y, 46, row_h),
                        f"{100 * probabilities[digit]:.0f}%", Qt.AlignmentFlag.AlignRight,
-                       LABEL_COLOUR, ratio)
+                       label_colour, ratio)
         painter.end()

@@ -33,7 +33,6 @@ class AdvisorPanel(QGroupBox):
         self.headline = QLabel("Start training: the advisor reads the measured steps.",
                                objectName="bottleneckLabel", wordWrap=True)
         self.reason = QLabel("", objectName="advisorReason", wordWrap=True)
-        self.reason.setStyleSheet("color: #445")
         self.apply_button = QPushButton("Apply", objectName="applyAdviceButton", visible=False)
         self.trial_label = QLabel("", objectName="adviceTrialLabel", wordWrap=True)
         layout = QVBoxLayout(self)

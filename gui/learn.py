@@ -10,7 +10,10 @@ from PySide6.QtWidgets import (QButtonGroup, QGroupBox, QLabel, QPushButton, QRa
 
 from pipeviz.core.learn import INSIGHT, QUESTIONS, Question
 
-RIGHT_STYLE, WRONG_STYLE = "color: #1a7a2e", "color: #b02020"
+from . import theme
+
+RIGHT, WRONG = ((26, 122, 46), (110, 210, 130)), ((176, 32, 32), (255, 120, 110))
+"""The feedback's colours, light and dark variants (gui/theme.semantic)."""
 
 
 class QuestionBox(QGroupBox):
@@ -42,7 +45,8 @@ class QuestionBox(QGroupBox):
         self.answered_right = self.question.is_right(choice)
         verdict = "Right." if self.answered_right else (
             f"Not quite: the answer is “{self.question.choices[self.question.correct]}”.")
-        self.feedback.setStyleSheet(RIGHT_STYLE if self.answered_right else WRONG_STYLE)
+        colour = theme.semantic(*(RIGHT if self.answered_right else WRONG))
+        self.feedback.setStyleSheet(f"color: {colour.name()}")
         self.feedback.setText(f"<b>{verdict}</b> {self.question.explanation}<br>"
                               f"<i>Evidence from this session:</i> {self._evidence(self.question)}")
 

@@ -308,3 +308,22 @@ def test_experiment_table_shows_every_row_and_names_do_not_collide(qtbot):
     bars = panel.bars["speed"][-1].opts
     assert list(bars["y"]) == pytest.approx([bar_y(n) for n in SWEEP_NAMES], abs=0.45)
     assert list(bars["width"]) == [r.result.images_per_s for r in fake_sweep().runs]
+
+
+def test_digit_panel_bars_and_layers_follow_the_palette(qtbot, set_palette):
+    """The softmax bars and the layer view paint the palette's background and text, not a
+    fixed white (a dark desktop showed two white boxes beside the plots)."""
+    import numpy as np
+    from pipeviz.gui.activations import ActivationsView, PredictionBars
+
+    bars, layers = PredictionBars(), ActivationsView()
+    for widget in (bars, layers):
+        qtbot.addWidget(widget)
+        widget.resize(260, 200)
+    bars.show_probabilities(np.full(10, 0.1))
+    for colors, dark in ((DARK, True), (LIGHT, False)):
+        set_palette(colors)
+        for widget in (bars, layers):
+            image = widget.grab().toImage()
+            corner = image.pixelColor(image.width() - 2, 1).lightness()
+            assert (corner < 80) if dark else (corner > 200), (type(widget).__name__, dark, corner)
