@@ -14,7 +14,10 @@ from typing import Iterable
 
 from .events import StepEvent
 
-NORMALIZE, AUGMENT, BUFFER, TRAIN = "normalize", "augment", "buffer", "train"
+READ, NORMALIZE, AUGMENT, BUFFER, TRAIN = "read", "normalize", "augment", "buffer", "train"
+INPUT_WAIT = "input wait"
+ROWS = (READ, NORMALIZE, AUGMENT, BUFFER, TRAIN)
+"""A batch's spans in order: the step timeline's rows and the exported trace's."""
 STAGES = ("load", NORMALIZE, AUGMENT, BUFFER, TRAIN)
 
 
@@ -24,11 +27,11 @@ def augmented(event: StepEvent) -> bool:
 
 
 SPANS = {
-    "read": ("read_start", "t_loaded"),
+    READ: ("read_start", "t_loaded"),
     NORMALIZE: ("t_loaded", "t_normalized"),
     AUGMENT: ("t_normalized", "t_augmented_or_normalized"),
     BUFFER: ("t_enqueued", "t_taken"),
-    "input wait": ("t_requested", "t_taken"),
+    INPUT_WAIT: ("t_requested", "t_taken"),
     TRAIN: ("t_taken", "t_trained"),
 }
 """Each batch's stage spans (start and end attributes of its StepEvent): read = the pipeline

@@ -24,11 +24,10 @@ import pyqtgraph as pg
 from PySide6.QtWidgets import QGraphicsItem, QToolButton
 
 from pipeviz.core.events import StepEvent
-from pipeviz.core.timeline import span_of
+from pipeviz.core.timeline import INPUT_WAIT, ROWS, span_of
 
 from . import theme
 
-ROWS = ("read", "normalize", "augment", "buffer", "train")
 ROW_COLORS = {"read": (70, 130, 200), "normalize": (120, 90, 200), "augment": (200, 90, 160),
               "buffer": (230, 170, 40),
               "train": (60, 160, 90), "wait": (215, 60, 50)}
@@ -62,9 +61,7 @@ def boxes_of(steps: Sequence[StepEvent], t0: float | None = None) -> Boxes:
     def span(name: str) -> tuple[np.ndarray, np.ndarray]:
         pairs = np.array([span_of(e, name) for e in steps], dtype=float).reshape(-1, 2) - t0
         return pairs[:, 0], pairs[:, 1]
-    return Boxes(t0, {"read": span("read"), "normalize": span("normalize"),
-                      "augment": span("augment"), "buffer": span("buffer"),
-                      "train": span("train"), "wait": span("input wait")})
+    return Boxes(t0, {**{row: span(row) for row in ROWS}, "wait": span(INPUT_WAIT)})
 
 
 class LiveHistory:

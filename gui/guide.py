@@ -109,7 +109,7 @@ class Lesson:
 
     def started(self, config: PipelineConfig) -> None:
         """A run started: match the latency again once its step is measured."""
-        self.balancer.restart()
+        self.balancer.restart(config.storage_latency_ms)
         self.show_config(config)
 
     def add_steps(self, steps: list) -> None:

@@ -324,7 +324,8 @@ class MainWindow(QMainWindow):
         """Storage latency := the recent steps' median compute time minus the pipeline's own
         median time per batch after the read (normalize, augment), so that loading a batch
         takes as long as training on it: where prefetching matters most (as bench --balance)."""
-        balance = Balance.from_steps(self.recent_steps[-200:])
+        balance = Balance.from_steps(self.recent_steps[-200:],
+                                     self.session.pipeline_config.storage_latency_ms)
         if balance is not None:
             self.controls.set_latency_ms(balance.latency_ms)
 

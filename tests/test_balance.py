@@ -19,7 +19,7 @@ def test_measured_on_real_steps(small_shards, step_loop):
     assert measured.latency_ms == pytest.approx(max(0.0, measured.compute_ms - measured.pipeline_ms))
 
 
-def step(n: int, compute_ms: float, normalize_ms: float, augment_ms: float):
+def step(n: int, compute_ms: float, normalize_ms: float, augment_ms: float, read_ms: float = 0.0):
     from pipeviz.core.events import StepEvent
     t = 100.0 + n
     t_norm = t + normalize_ms / 1e3
@@ -27,7 +27,8 @@ def step(n: int, compute_ms: float, normalize_ms: float, augment_ms: float):
     return StepEvent(step=n, epoch=0, batch_size=32, loss=1.0, accuracy=0.5, input_wait_s=0.0,
                      compute_s=compute_ms / 1e3, host_s=0.0, wall_s=compute_ms / 1e3,
                      t_loaded=t, t_normalized=t_norm, t_augmented=t_aug, t_enqueued=t_aug,
-                     t_requested=t_aug, t_taken=t_aug, t_trained=t_aug + compute_ms / 1e3)
+                     t_requested=t_aug, t_taken=t_aug, t_trained=t_aug + compute_ms / 1e3,
+                     t_started=t - read_ms / 1e3)
 
 
 def test_from_live_steps_takes_medians_of_compute_and_the_work_after_the_read():
@@ -58,3 +59,15 @@ def test_the_automatic_match_leaves_loading_a_margin_below_the_step():
     assert Balance(20.0, 4.0).latency_for(MATCH_SHARE) == pytest.approx(20.0 * MATCH_SHARE - 4.0)
     balancer = StartBalancer(warmup=0, steps=3)
     assert balancer.feed([step(n, 20.0, 1.0, 3.0) for n in range(3)]) == pytest.approx(20.0 * MATCH_SHARE - 4.0)
+
+
+def test_the_reads_own_work_counts_but_not_the_latency_being_set():
+    """A read span of 15 ms under a 10 ms latency is 5 ms of the pipeline's own work
+    (records, shuffle, batch), which loading pays whatever latency is set."""
+    from pipeviz.core.balance import Balance, StartBalancer
+    steps = [step(n, 30.0, 1.0, 3.0, read_ms=15.0) for n in range(5)]
+    assert Balance.from_steps(steps, latency_ms=10.0).pipeline_ms == pytest.approx(9.0)
+    assert Balance.from_steps(steps, latency_ms=20.0).pipeline_ms == pytest.approx(4.0), "never below 0"
+    balancer = StartBalancer(warmup=0, steps=5, share=1.0)
+    balancer.restart(latency_ms=10.0)
+    assert balancer.feed(steps) == pytest.approx(21.0)
