@@ -8,7 +8,17 @@ from __future__ import annotations
 from enum import Enum
 
 
-class WorkerState(str, Enum):
+class _Named(str, Enum):
+    """A `str` enum that prints and formats as its plain value ("running", "reset")."""
+
+    def __str__(self) -> str:
+        return self.value
+
+    def __format__(self, spec: str) -> str:
+        return format(self.value, spec)
+
+
+class WorkerState(_Named):
     """Session and trainer states: the data is `PREPARING` then `READY` (or `ERROR`); a
     training run is `IDLE` until its thread starts, then `RUNNING`/`PAUSED`, and ends
     `STOPPED`, `FINISHED` or `ERROR`."""
@@ -21,12 +31,6 @@ class WorkerState(str, Enum):
     STOPPED = "stopped"
     FINISHED = "finished"
     ERROR = "error"
-
-    def __str__(self) -> str:
-        return self.value
-
-    def __format__(self, spec: str) -> str:
-        return format(self.value, spec)
 
     @property
     def training(self) -> bool:
@@ -44,7 +48,7 @@ class WorkerState(str, Enum):
         return self in (WorkerState.STOPPED, WorkerState.FINISHED, WorkerState.ERROR)
 
 
-class SessionAction(str, Enum):
+class SessionAction(_Named):
     """What a `Session` does off the caller's thread, reported by an `ActionDone` event."""
 
     RESET = "reset"
@@ -52,6 +56,3 @@ class SessionAction(str, Enum):
     SAVE_MODEL = "save model"
     CHANGE_DATA = "change data"
     SWEEP = "experiment"
-
-    def __str__(self) -> str:
-        return self.value

@@ -43,8 +43,12 @@ class GuideStrip(QFrame):
         self.refresh()
 
     def refresh(self) -> None:
-        self.label.setText(self.guide.text)
-        self.hide_button.setText("Close" if self.guide.done else "Hide guide")
+        """Show the guide's current text; the window calls this every frame, so a text that
+        has not changed is not set again (setText lays the strip out anew)."""
+        text = self.guide.text
+        if text != self.label.text():
+            self.label.setText(text)
+            self.hide_button.setText("Close" if self.guide.done else "Hide guide")
 
     def _hide_clicked(self) -> None:
         self.hide()
