@@ -1,0 +1,195 @@
+"""Events over a local socket, one JSON object per line, sent in batches.
+
+The child's `Sender` never makes training wait: `send()` appends to a bounded deque (steps
+past its size are dropped and counted, as the in-process `EventChannel` does) and a thread
+writes what has gathered every `flush_s`. The parent's `Receiver` accepts the one child that
+shows the token it was given, decodes each line back into the same dataclass, and puts it
+on an `EventChannel`, the channel the window's bridge and the report read.
+
+JSON, not pickle: the parent never runs code it receives, and a line is readable in a log.
+"""
+from __future__ import annotations
+
+import dataclasses
+import json
+import logging
+import math
+import socket
+import threading
+import time
+from collections import deque
+from typing import Any, Callable
+
+from ..events import ErrorEvent, StepEvent
+from . import events as run_events
+
+log = logging.getLogger(__name__)
+
+ENV_ADDRESS = "PIPEVIZ_EVENTS"
+"""host:port of the parent's receiver, set in the child's environment."""
+ENV_TOKEN = "PIPEVIZ_TOKEN"
+"""The secret the child sends first, so no other local process can feed the window."""
+
+EVENT_TYPES: dict[str, type] = {cls.__name__: cls for cls in (
+    StepEvent, ErrorEvent, run_events.StagesSampled, run_events.ScriptStarted,
+    run_events.FitStarted, run_events.StepMetrics, run_events.EpochLogs, run_events.FitEnded,
+    run_events.InputStalled, run_events.ScriptFinished)}
+LOSSY = (StepEvent, run_events.StepMetrics, run_events.StagesSampled)
+
+
+def _plain(value: Any) -> Any:
+    """JSON-safe: NaN and infinities as null (JSON has none), tuples as lists."""
+    if isinstance(value, float) and not math.isfinite(value):
+        return None
+    if isinstance(value, (list, tuple)):
+        return [_plain(v) for v in value]
+    if isinstance(value, dict):
+        return {str(k): _plain(v) for k, v in value.items()}
+    return value
+
+
+def encode(event: Any) -> str:
+    """One line of JSON: {"type": class name, **fields}; Stage tuples as lists of objects."""
+    fields = {f.name: getattr(event, f.name) for f in dataclasses.fields(event)}
+    if isinstance(event, run_events.StagesSampled):
+        fields["stages"] = [dataclasses.asdict(s) for s in event.stages]
+    return json.dumps({"type": type(event).__name__, **_plain(fields)}, separators=(",", ":"))
+
+
+def decode(line: str | bytes) -> Any:
+    """The dataclass a line of `encode` describes; ValueError for anything else."""
+    try:
+        data = json.loads(line)
+        cls = EVENT_TYPES[data.pop("type")]
+    except (ValueError, KeyError, TypeError, AttributeError) as exc:
+        raise ValueError(f"not a pipeviz event: {str(line)[:80]!r}") from exc
+    if cls is run_events.StagesSampled:
+        data["stages"] = tuple(run_events.Stage(**s) for s in data.get("stages", ()))
+    if cls is StepEvent:  # JSON null is how NaN travels (a step without accuracy)
+        data = {k: (math.nan if v is None else v) for k, v in data.items()}
+    for name in ("argv",):
+        if name in data and isinstance(data[name], list):
+            data[name] = tuple(data[name])
+    try:
+        return cls(**data)
+    except TypeError as exc:
+        raise ValueError(f"bad {cls.__name__}: {exc}") from exc
+
+
+class Sender:
+    """The child's end: connect, say the token, then write batched lines from a thread."""
+
+    def __init__(self, address: str, token: str, flush_s: float = 0.05, capacity: int = 8192):
+        host, _, port = address.rpartition(":")
+        self._sock = socket.create_connection((host, int(port)), timeout=10)
+        self._sock.settimeout(None)
+        self._sock.sendall((token + "\n").encode())
+        self._lossy: deque = deque(maxlen=capacity)
+        self._reliable: deque = deque()
+        self._lock = threading.Lock()
+        self._wake = threading.Event()
+        self._closed = False
+        self.dropped = 0
+        self.flush_s = flush_s
+        self._thread = threading.Thread(target=self._run, name="pipeviz-sender", daemon=True)
+        self._thread.start()
+
+    def send(self, event: Any) -> None:
+        """O(1), never blocks on the socket."""
+        lane = self._lossy if isinstance(event, LOSSY) else self._reliable
+        with self._lock:
+            if lane is self._lossy and len(lane) == lane.maxlen:
+                self.dropped += 1
+            lane.append((time.monotonic_ns(), event))
+        if lane is self._reliable:
+            self._wake.set()
+
+    def _take(self) -> list:
+        with self._lock:
+            merged = sorted([*self._lossy, *self._reliable], key=lambda pair: pair[0])
+            self._lossy.clear()
+            self._reliable.clear()
+        return [event for _, event in merged]
+
+    def _run(self) -> None:
+        while True:
+            self._wake.wait(self.flush_s)
+            self._wake.clear()
+            closing = self._closed
+            batch = self._take()
+            if batch and not self._write(batch):
+                return
+            if closing:
+                return
+
+    def _write(self, batch: list) -> bool:
+        try:
+            self._sock.sendall("".join(encode(e) + "\n" for e in batch).encode())
+            return True
+        except OSError as exc:  # the window closed: training goes on, unwatched
+            log.info("pipeviz: the window stopped listening (%s)", exc)
+            return False
+
+    def wait_closed_by_peer(self) -> bool:
+        """Block until the parent closes its end (returns False then); True on stray data."""
+        try:
+            return bool(self._sock.recv(64))
+        except OSError:
+            return False
+
+    @property
+    def closed(self) -> bool:
+        return self._closed
+
+    def close(self, timeout: float = 2.0) -> None:
+        """Send what is queued, then close the socket."""
+        self._closed = True
+        self._wake.set()
+        self._thread.join(timeout)
+        try:
+            self._sock.close()
+        except OSError:
+            pass
+
+
+class Receiver:
+    """The parent's end: listen on localhost, accept the child with the right token and
+    hand each decoded event to `on_event` (from the receiver's own thread)."""
+
+    def __init__(self, on_event: Callable[[Any], None], token: str):
+        self._server = socket.create_server(("127.0.0.1", 0))
+        self.address = "%s:%d" % self._server.getsockname()[:2]
+        self._on_event = on_event
+        self._token = token
+        self.bad_lines = 0
+        self.connected = threading.Event()
+        self._thread = threading.Thread(target=self._run, name="pipeviz-receiver", daemon=True)
+        self._thread.start()
+
+    def _run(self) -> None:
+        while True:
+            try:
+                conn, _ = self._server.accept()
+            except OSError:
+                return  # closed
+            with conn, conn.makefile("rb") as stream:
+                if stream.readline().strip().decode(errors="replace") != self._token:
+                    continue  # not our child
+                self.connected.set()
+                for line in stream:
+                    try:
+                        self._on_event(decode(line))
+                    except ValueError as exc:
+                        self.bad_lines += 1
+                        log.debug("%s", exc)
+            return
+
+    def close(self) -> None:
+        try:
+            self._server.close()
+        except OSError:
+            pass
+
+    def join(self, timeout: float | None = None) -> None:
+        """Wait until the child closed its end and every line was handed on."""
+        self._thread.join(timeout)
