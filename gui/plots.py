@@ -69,15 +69,38 @@ def _plot(name: str, title: str, y_label: str, legend_at_bottom: bool = False) -
     return widget
 
 
-def figures_text(stats) -> str:
-    """The idle plot's newest point in words: the parts of the window's wall time."""
+def figures_text(stats, unit: str = "images") -> str:
+    """The idle plot's newest point in words: the parts of the window's wall time
+    (`unit`: what a batch holds, "images" for MNIST, "examples" for a user's run)."""
     if stats is None or stats.steps == 0:
         return ""
     pct = lambda fraction: f"{100 * fraction:.0f}%"  # noqa: E731
     return (f"Last {stats.steps} steps: wait {pct(stats.input_wait_fraction)} + host "
             f"{pct(stats.host_fraction)} + between steps {pct(stats.between_fraction)} = idle "
-            f"<b>{pct(stats.idle_fraction)}</b> · {stats.images_per_s:,.0f} images/s · "
+            f"<b>{pct(stats.idle_fraction)}</b> · {stats.images_per_s:,.0f} {unit}/s · "
             f"{stats.verdict} (TensorBoard's scale)")
+
+
+def split_items(plot: pg.PlotWidget) -> tuple:
+    """The idle plot's stacked areas on `plot`: input wait at the bottom, host overhead on
+    it, then the time between steps (epoch ends, rebuilds); the rest is compute, named in
+    the legend. Returns the (wait, wait + host, idle) items that `split_points` feeds."""
+    total = plot.plot(pen=pg.mkPen(BETWEEN_COLOR), fillLevel=0, brush=(*BETWEEN_COLOR, 110),
+                      name="between steps")
+    host = plot.plot(pen=pg.mkPen(HOST_COLOR), fillLevel=0, brush=(*HOST_COLOR, 130),
+                     name="host overhead")
+    wait = plot.plot(pen=pg.mkPen(WAIT_COLOR), fillLevel=0, brush=(*WAIT_COLOR, 170),
+                     name="input wait")
+    plot.getPlotItem().legend.addItem(pg.PlotDataItem(pen=pg.mkPen(COMPUTE_COLOR, width=6)),
+                                      "compute (the rest)")
+    return wait, host, total
+
+
+def split_points(stats) -> tuple[float, float, float]:
+    """One step's heights of the stacked areas, in % of the window's wall time: each point
+    is the share of the last WINDOW_STEPS steps (core/stepstats.py), as the advisor reads."""
+    wait = 100 * stats.input_wait_fraction
+    return wait, wait + 100 * stats.host_fraction, 100 * stats.idle_fraction
 
 
 class LivePlots(QWidget):
@@ -121,17 +144,7 @@ class LivePlots(QWidget):
         self.acc_smooth = self.accuracy_plot.plot(name="train (smoothed)")
         self.val_acc = self.accuracy_plot.plot(symbol="o", symbolSize=7, name="validation")
         self._color_curves()
-        # Stacked areas: input wait at the bottom, host overhead on it, then the time between
-        # steps (epoch ends, rebuilds); the rest is compute. Each point is the share of the
-        # wall time of the last WINDOW_STEPS steps (core/stepstats.py), as the advisor reads.
-        self.idle_total = self.idle_plot.plot(pen=pg.mkPen(BETWEEN_COLOR), fillLevel=0,
-                                              brush=(*BETWEEN_COLOR, 110), name="between steps")
-        self.idle_host = self.idle_plot.plot(pen=pg.mkPen(HOST_COLOR), fillLevel=0,
-                                             brush=(*HOST_COLOR, 130), name="host overhead")
-        self.idle_wait = self.idle_plot.plot(pen=pg.mkPen(WAIT_COLOR), fillLevel=0,
-                                             brush=(*WAIT_COLOR, 170), name="input wait")
-        self.idle_plot.getPlotItem().legend.addItem(
-            pg.PlotDataItem(pen=pg.mkPen(COMPUTE_COLOR, width=6)), "compute (the rest)")
+        self.idle_wait, self.idle_host, self.idle_total = split_items(self.idle_plot)
 
     def _color_curves(self) -> None:
         """The curves' pens in the variant of their colour that reads on the background."""
@@ -183,10 +196,8 @@ class LivePlots(QWidget):
             self.series["loss_smooth"].append(e.step, self.ema["loss"].update(e.loss))
             self.series["acc_smooth"].append(e.step, self.ema["acc"].update(e.accuracy))
             stats = self.latest = self.window.add(e)
-            wait = 100 * stats.input_wait_fraction
-            self.series["wait"].append(e.step, wait)
-            self.series["host"].append(e.step, wait + 100 * stats.host_fraction)
-            self.series["idle"].append(e.step, 100 * stats.idle_fraction)
+            for name, value in zip(("wait", "host", "idle"), split_points(stats)):
+                self.series[name].append(e.step, value)
             self.last_step = e.step
         self._dirty = self._dirty or bool(events)
 
