@@ -1,0 +1,222 @@
+"""The `pipeviz run` window shows what a watched script's events say: real event objects go
+onto the channel the window's bridge drains, and the tests read the window's words."""
+from __future__ import annotations
+
+import time
+
+import pytest
+
+from pipeviz.core.events import EventChannel, StepEvent
+from pipeviz.core.watch.events import (EpochLogs, FitStarted, InputStalled, ScriptFinished,
+                                       ScriptStarted, Stage, StagesSampled, StepMetrics)
+from pipeviz.core.watch.summary import RunSummary
+
+TRACEBACK = ('Traceback (most recent call last):\n'
+             '  File "/home/me/train.py", line 12, in <module>\n'
+             '    model.fit(ds, epochs=2)\n'
+             'ValueError: Input 0 of layer "dense" is incompatible with the layer\n')
+
+
+class FakeRun:
+    """Stands in for ChildRun where only the window's side is tested: records request_stop."""
+
+    def __init__(self):
+        self.script, self.args = "/home/me/train.py", ["--epochs", "2"]
+        self.stop_requested = False
+        self.stop_calls = 0
+
+    def request_stop(self) -> None:
+        self.stop_calls += 1
+        self.stop_requested = True
+
+
+def step(i: int, wait: float = 0.012, compute: float = 0.004, host: float = 0.0005,
+         loss: float | None = None) -> StepEvent:
+    return StepEvent(step=i, epoch=(i - 1) // 20, batch_size=32, loss=2.0 / i if loss is None else loss,
+                     accuracy=0.0, input_wait_s=wait, compute_s=compute, host_s=host,
+                     wall_s=wait + compute + host, t_loaded=0.0, t_normalized=0.0, t_enqueued=0.0,
+                     t_requested=float(i), t_taken=float(i), t_trained=float(i))
+
+
+STAGES = (  # given out of order: the window draws them by position
+    Stage(3, "map", "MapDataset", name="decode", ms_per_batch=11.5, slowest=True),
+    Stage(1, "source", "TensorSliceDataset", ms_per_batch=0.2),
+    Stage(4, "batch", "BatchDatasetV2", ms_per_batch=None),
+    Stage(2, "map", "ParallelMapDatasetV2", parallelism=4, autotuned=True, buffer_size=8,
+          buffered=6, ms_per_batch=2.0),
+    Stage(5, "prefetch", "PrefetchDataset", autotuned=True, buffer_size=4, buffered=None),
+)
+
+
+def events(steps: int = 40) -> list:
+    out = [ScriptStarted("/home/me/train.py", ("--epochs", "2"), 99, 0.0),
+           FitStarted(0.0, epochs=2, steps_per_epoch=20)]
+    for i in range(1, steps + 1):
+        out.append(step(i))
+        if i % 5 == 0:
+            out.append(StepMetrics(i, (i - 1) // 20, {"loss": 1.0 / i, "accuracy": i / (i + 5)}))
+        if i == 10:
+            out.append(StagesSampled(1.0, STAGES))
+        if i % 20 == 0:
+            out.append(EpochLogs((i - 1) // 20, {"loss": 1.0 / i, "accuracy": 0.8,
+                                                 "val_loss": 1.2 / i, "val_accuracy": 0.75}, 1.5))
+    return out
+
+
+@pytest.fixture
+def run_window(qtbot):
+    from pipeviz.gui.runwindow import RunWindow
+    run, channel = FakeRun(), EventChannel()
+    window = RunWindow(run, channel)
+    qtbot.addWidget(window)
+    window.show()
+    return window, run, channel
+
+
+def feed(qtbot, window, channel, items, until) -> None:
+    for event in items:
+        channel.put(event)
+    qtbot.waitUntil(lambda: until(window), timeout=5000)
+    qtbot.wait(80)  # a frame after the last event: the window has redrawn from it
+
+
+def test_header_stages_and_plots_show_the_run(qtbot, run_window):
+    window, _run, channel = run_window
+    assert window.state_label.text() == "starting"
+    feed(qtbot, window, channel, events(40), lambda w: w.summary.steps == 40)
+    expected = RunSummary()
+    for event in events(40):
+        expected.add(event)
+    assert window.command_label.text() == "train.py --epochs 2"
+    assert window.state_label.text() == "training · epoch 2 · step 40"
+    assert window.verdict_label.text() == expected.verdict == "highly input-bound"
+    share = round(100 * 0.012 / 0.0165)
+    assert window.share_label.text().startswith(f"{share}% of step time waiting for input")
+    boxes = window.stages.box_texts()
+    assert [lines[0] for lines in boxes] == ["1 · source", "2 · map", "3 · map", "4 · batch",
+                                             "5 · prefetch"]
+    marked = [lines[0] for lines in boxes if "SLOWEST" in lines]
+    assert marked == ["3 · map"]
+    assert boxes[1][1:] == ["(unnamed)", "parallel 4, autotune", "buffer 6/8", "2.0 ms per batch"]
+    assert boxes[2][1] == "decode" and "11.5 ms per batch" in boxes[2]
+    assert "— ms per batch" in boxes[3] and "0 ms per batch" not in " ".join(boxes[3])
+    assert boxes[4][2:4] == ["parallel —, autotune", "buffer —/4"]
+    x, y = window.plots.loss_raw.getData()
+    assert list(x) == list(range(1, 41)) and y[0] == pytest.approx(2.0)
+    assert set(window.plots.metric_items) == {"accuracy"}
+    mx, _ = window.plots.metric_items["accuracy"].getData()
+    assert list(mx) == list(range(5, 41, 5))
+    vx, vy = window.plots.val_loss.getData()
+    assert list(vx) == [20, 40] and list(vy) == pytest.approx([1.2 / 20, 1.2 / 40])
+    assert list(window.plots.epoch_items["val_accuracy"].getData()[1]) == [0.75, 0.75]
+    wx, wy = window.plots.split_wait.getData()
+    assert wy[-1] == pytest.approx(100 * expected.window.input_wait_fraction)
+    assert "Epoch 2 (1.5 s)" in window.plots.epoch_label.text()
+    assert "SLOWEST" not in window.advice_label.text()
+    assert "highly input-bound" in window.advice_label.text()
+    assert "Slowest stage: 3 · map “decode”, 11.5 ms per batch" in window.advice_label.text()
+    assert not window.banner.isVisible() and not window.traceback_box.isVisible()
+
+
+def test_a_compute_bound_run_reads_not_input_bound(qtbot, run_window):
+    window, _run, channel = run_window
+    feed(qtbot, window, channel, [step(i, wait=0.0001, compute=0.02) for i in range(1, 31)],
+         lambda w: w.summary.steps == 30)
+    assert window.verdict_label.text() == window.summary.verdict == "not input-bound"
+    assert window.share_label.text().startswith("0% of step time")
+
+
+def test_stall_banner_names_the_worker_and_clears_when_steps_resume(qtbot, run_window):
+    window, _run, channel = run_window
+    feed(qtbot, window, channel, events(12), lambda w: w.summary.steps == 12)
+    detail = "tf.data service worker localhost:5052 stopped answering"
+    feed(qtbot, window, channel, [InputStalled(5.0, 12.0, detail)], lambda w: w.banner.isVisible())
+    assert detail in window.banner.text() and "no batch for 12 s" in window.banner.text()
+    assert window.state_label.text().startswith("stalled")
+    feed(qtbot, window, channel, [step(13)], lambda w: not w.banner.isVisible())
+    assert window.state_label.text().startswith("training")
+
+
+def test_a_script_that_raised_shows_its_traceback_and_stays_readable(qtbot, run_window):
+    window, run, channel = run_window
+    feed(qtbot, window, channel, [*events(25), ScriptFinished(1, TRACEBACK, 25)],
+         lambda w: w.traceback_box.isVisible())
+    assert window.traceback.toPlainText() == TRACEBACK
+    assert window.traceback.isReadOnly()
+    assert window.state_label.text().startswith("failed (exit code 1)")
+    assert len(window.stages.box_texts()) == 5 and window.stages.isVisible()
+    assert window.plots.split_plot.isVisible() and window.plots.split_plot.height() > 60
+    assert window.close()
+    assert run.stop_calls == 1
+
+
+def test_a_script_that_never_trained_says_so(qtbot, run_window):
+    from pipeviz.gui.runwindow import NO_STEPS_TEXT
+    window, _run, channel = run_window
+    feed(qtbot, window, channel, [ScriptStarted("/home/me/train.py", (), 1, 0.0),
+                                  ScriptFinished(0, "", 0)], lambda w: w.banner.isVisible())
+    assert window.verdict_label.text() == NO_STEPS_TEXT
+    assert NO_STEPS_TEXT in window.banner.text()
+    assert window.state_label.text() == "finished (exit code 0)"
+    assert not window.traceback_box.isVisible()
+
+
+def test_a_stopped_run_says_stopped_with_pipevizs_message(qtbot, run_window):
+    from pipeviz.core.events import ErrorEvent
+    window, run, channel = run_window
+    run.stop_requested = True
+    feed(qtbot, window, channel, [*events(5), ErrorEvent("the script was stopped by pipeviz"),
+                                  ScriptFinished(-2)], lambda w: w.summary.finished is not None)
+    assert window.state_label.text().startswith("stopped (exit code -2)")
+    assert "stopped by pipeviz" in window.banner.text()
+
+
+def test_autotune_off_note_and_unknown_figures_show_a_dash(qtbot, run_window):
+    window, _run, channel = run_window
+    note = "autotune is off for this dataset: parallelism, buffers and times cannot be read"
+    bare = tuple(Stage(s.position, s.kind, s.op) for s in STAGES)
+    feed(qtbot, window, channel, [step(1), StagesSampled(1.0, bare, note=note)],
+         lambda w: w.stage_note.isVisible())
+    assert note in window.stage_note.text()
+    for lines in window.stages.box_texts():
+        assert "— ms per batch" in lines and "SLOWEST" not in lines
+    assert "No stage is marked slowest" in window.advice_label.text()
+
+
+def test_closing_asks_the_run_to_stop_without_waiting(qtbot, run_window):
+    window, run, channel = run_window
+    feed(qtbot, window, channel, events(3), lambda w: w.summary.steps == 3)
+    started = time.perf_counter()
+    window.close()
+    assert time.perf_counter() - started < 0.5
+    assert run.stop_calls == 1 and not window.bridge.timer.isActive()
+
+
+def test_the_window_fits_720p_with_the_traceback_shown(qtbot, run_window):
+    window, _run, channel = run_window
+    feed(qtbot, window, channel, [*events(25), ScriptFinished(1, TRACEBACK, 25)],
+         lambda w: w.traceback_box.isVisible())
+    hint = window.minimumSizeHint()
+    assert hint.width() <= 1280 and hint.height() <= 720
+
+
+def test_stage_words_for_service_fusion_and_wrapping(qtbot):
+    from pipeviz.gui.stagediagram import StageDiagram, buffer_fill, rows_for, stage_lines
+    service = Stage(6, "data service", "DataServiceDatasetV4", buffer_size=10, buffered=3, workers=2)
+    lines = stage_lines(service)
+    assert "workers 2" in lines and "buffer 3/10" in lines and buffer_fill(service) == 0.3
+    assert "workers —" in stage_lines(Stage(6, "data service", "DataServiceDatasetV4"))
+    fused = Stage(3, "map", "MapAndBatchDataset", fused_with="batch (MapAndBatch)")
+    assert "fused with batch (MapAndBatch)" in stage_lines(fused)
+    assert buffer_fill(Stage(2, "prefetch", "PrefetchDataset", buffer_size=4)) is None
+    diagram = StageDiagram()
+    qtbot.addWidget(diagram)
+    many = tuple(Stage(i, "map", "MapDataset") for i in range(1, 13))
+    diagram.show_stages(many)
+    assert rows_for(12, 1280) == 2 and rows_for(12, 1920) == 1
+    assert diagram.heightForWidth(1280) > diagram.heightForWidth(1920)
+
+
+def test_exit_status_reads_signals_as_a_shell_does():
+    from pipeviz.gui.runwindow import exit_status
+    assert [exit_status(c) for c in (0, 3, -2, -9, None)] == [0, 3, 130, 137, 1]
