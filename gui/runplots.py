@@ -15,7 +15,7 @@ import math
 
 import numpy as np
 import pyqtgraph as pg
-from PySide6.QtWidgets import QHBoxLayout, QLabel, QVBoxLayout, QWidget
+from PySide6.QtWidgets import QCheckBox, QHBoxLayout, QLabel, QVBoxLayout, QWidget
 
 from pipeviz.core.events import StepEvent
 from pipeviz.core.series import DecimatingSeries, Ema
@@ -23,8 +23,8 @@ from pipeviz.core.stepstats import WINDOW_STEPS, Rolling
 from pipeviz.core.watch.events import EpochLogs, StepMetrics
 
 from . import theme
-from .plots import (LOSS_RAW, SMOOTHED, VALIDATION, _plot, figures_text, nice_ceiling,
-                    split_items, split_points)
+from .plots import (LOSS_RAW, ROLLING_STEPS, SMOOTHED, VALIDATION, _plot, figures_text,
+                    nice_ceiling, split_items, split_points)
 
 METRIC_COLORS = (((30, 70, 170), (110, 160, 255)), ((40, 140, 70), (110, 210, 130)),
                  ((140, 60, 170), (200, 140, 240)), ((150, 100, 20), (230, 180, 90)),
@@ -61,13 +61,19 @@ class RunPlots(QWidget):
         self.metrics_plot.getAxis("left").enableAutoSIPrefix(False)  # 0.8, not 800 (x0.001)
         self.split_figures = QLabel("", objectName="splitFigures", wordWrap=True)
         self.epoch_label = QLabel("", objectName="epochLogs", wordWrap=True)
+        self.whole_run = QCheckBox("Whole run", objectName="runWholeRunToggle")
+        self.whole_run.setToolTip(f"Show every step, not only the last {ROLLING_STEPS}")
+        self.whole_run.toggled.connect(self._view_changed)
+        top = QHBoxLayout()
+        top.addWidget(self.split_figures, 1)
+        top.addWidget(self.whole_run)
         below = QHBoxLayout()
         below.addWidget(self.loss_plot)
         below.addWidget(self.metrics_plot)
         layout = QVBoxLayout(self)
         layout.setContentsMargins(0, 0, 0, 0)
         layout.setSpacing(2)
-        layout.addWidget(self.split_figures)
+        layout.addLayout(top)
         layout.addWidget(self.split_plot, 1)
         layout.addLayout(below, 1)
         layout.addWidget(self.epoch_label)
@@ -164,7 +170,7 @@ class RunPlots(QWidget):
         for item, name in ((self.loss_raw, "loss"), (self.loss_smooth, "loss_smooth"),
                            (self.split_wait, "wait"), (self.split_host, "host"),
                            (self.split_total, "idle")):
-            item.setData(s[name].x, s[name].y, connect="finite")
+            item.setData(s[name].x, s[name].y, connect="finite" if name.startswith("loss") else "all")
         for name, series in self.metric_series.items():
             self.metric_items[name].setData(series.x, series.y, connect="finite")
         if self._epochs_dirty:  # a scatter's setData rebuilds its symbols: only when new
@@ -173,6 +179,11 @@ class RunPlots(QWidget):
         self.split_figures.setText(figures_text(self.latest, "examples"))
         self.epoch_label.setText(epoch_text(self.last_epoch))
         self._dirty = False
+
+    def _view_changed(self) -> None:
+        self._x_max = None
+        self._dirty = True
+        self.refresh()
 
     def _draw_epoch_points(self) -> None:
         self.val_loss.setData(*self.epoch_points["val_loss"])
@@ -187,13 +198,20 @@ class RunPlots(QWidget):
         self._epochs_dirty = False
 
     def _update_ranges(self) -> None:
-        """The whole run on every plot, in round steps (few axis repaints)."""
-        x_max = nice_ceiling(max(self.last_step, 10) * 1.05)
+        """The last ROLLING_STEPS steps (moving in steps of 50), or the whole run in round
+        steps, as the MNIST plots: few axis repaints, and the drawn points stay bounded."""
+        if self.whole_run.isChecked():
+            x_min, x_max = 0, nice_ceiling(max(self.last_step, 10) * 1.05)
+        else:
+            x_max = max(ROLLING_STEPS, -(-(self.last_step + 1) // 50) * 50)
+            x_min = x_max - ROLLING_STEPS
         if x_max != self._x_max:
             self._x_max = x_max
             for plot in (self.split_plot, self.loss_plot, self.metrics_plot):
-                plot.setXRange(0, x_max, padding=0)
-        losses = np.concatenate([self.series["loss"].y, self.epoch_points["val_loss"][1]])
+                plot.setXRange(x_min, x_max, padding=0)
+        visible = self.series["loss"].y[self.series["loss"].x >= x_min]
+        val_x, val_y = (np.asarray(v, dtype=float) for v in self.epoch_points["val_loss"])
+        losses = np.concatenate([visible, val_y[val_x >= x_min]])
         finite = losses[np.isfinite(losses)]
         y_max = nice_ceiling(float(finite.max()) * 1.05) if finite.size else 1.0
         if not math.isclose(y_max, self._loss_max or -1):

@@ -233,8 +233,7 @@ class RunWindow(QMainWindow):
 
     # ----- events (GUI thread, from the bridge) -------------------------------------------------
     def _on_steps(self, steps: list[StepEvent]) -> None:
-        for event in steps:
-            self.summary.add(event)
+        self.summary.add_steps(steps)
         self.plots.add_steps(steps)
         self._dirty = True
 

@@ -220,3 +220,19 @@ def test_stage_words_for_service_fusion_and_wrapping(qtbot):
 def test_exit_status_reads_signals_as_a_shell_does():
     from pipeviz.gui.runwindow import exit_status
     assert [exit_status(c) for c in (0, 3, -2, -9, None)] == [0, 3, 130, 137, 1]
+
+
+def test_summary_folds_a_frames_steps_at_once_as_one_by_one():
+    """The window folds each frame's steps with RunSummary.add_steps: the same figures as
+    adding them one at a time (rounding aside)."""
+    steps = [step(i, wait=0.001 * (i % 7), compute=0.004 + 0.0001 * i) for i in range(1, 251)]
+    one, many = RunSummary(), RunSummary()
+    for event in steps:
+        one.add(event)
+    for start in range(0, len(steps), 30):
+        many.add_steps(steps[start:start + 30])
+    for a, b in ((one.stats, many.stats), (one.window, many.window)):
+        assert (a.steps, a.images) == (b.steps, b.images)
+        for part in ("input_wait_s", "host_s", "between_s", "compute_s"):
+            assert getattr(a, part) == pytest.approx(getattr(b, part))
+    assert many.last_step is steps[-1] and many.verdict == one.verdict

@@ -9,9 +9,10 @@ the wall clock from the first step's request to the end of `fit`.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from typing import Sequence
 
 from ..events import ErrorEvent, StepEvent
-from ..stepstats import WINDOW_STEPS, Rolling, StepAccount, StepStats
+from ..stepstats import PARTS, WINDOW_STEPS, Rolling, StepAccount, StepStats
 from .events import (EpochLogs, FitEnded, FitStarted, InputStalled, ScriptFinished,
                      ScriptStarted, Stage, StagesSampled, StepMetrics)
 
@@ -64,11 +65,18 @@ class RunSummary:
             self.errors.append(event.message)
 
     def _add_step(self, event: StepEvent) -> None:
-        timing = {"input_wait_s": [event.input_wait_s], "host_s": [event.host_s],
-                  "between_s": [event.between_s], "compute_s": [event.compute_s]}
-        self._account.add_steps([event.batch_size], timing)
-        self._rolling.add(event)
-        self.last_step = event
+        self.add_steps([event])
+
+    def add_steps(self, events: Sequence[StepEvent]) -> None:
+        """Fold many steps at once, as `add` would one by one: the window folds a frame's
+        steps in one call (one numpy sum per part; one call per step cost 82 us here)."""
+        if not events:
+            return
+        timing = {part: [getattr(e, part) for e in events] for part in PARTS}
+        self._account.add_steps([e.batch_size for e in events], timing)
+        for event in events:
+            self._rolling.add(event)
+        self.last_step = events[-1]
         self.stalled = None
 
     @property
