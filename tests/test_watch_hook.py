@@ -151,3 +151,22 @@ def test_uninstalled_fit_is_keras_own():
     assert keras.Model.fit is not original
     hook.uninstall()
     assert keras.Model.fit is original
+
+
+def test_a_custom_loop_is_timed_at_the_watched_iterator(sender):
+    from pipeviz.core.watch.loop import WatchedDataset
+
+    x, y = data(64)
+    ds = tf.data.Dataset.from_tensor_slices((x, y)).map(sleepy(0.002)).batch(16)
+    watched = WatchedDataset(ds, hook.current())
+    for _ in range(2):
+        for batch in watched:
+            time.sleep(0.01)  # the loop's own step
+    steps = sender.of(StepEvent)
+    assert len(steps) == 8 and [s.epoch for s in steps] == [0] * 4 + [1] * 4
+    assert min(s.input_wait_s for s in steps) >= 0.03  # 16 x 2 ms of sleep per batch
+    assert min(s.compute_s for s in steps) >= 0.01
+    assert "python" in sender.of(FitStarted)[0].how
+    model = small_model()
+    model.fit(watched, epochs=1, verbose=0)  # fit unwraps it and stamps in the graph
+    assert len(sender.of(StepEvent)) == 12 and sender.of(FitStarted)[-1].how == "in-graph"

@@ -30,7 +30,11 @@ STAGES_EVERY_S = 0.5
 _watcher: "Watcher | None" = None
 
 
-def install(sender) -> None:
+def current() -> "Watcher | None":
+    return _watcher
+
+
+def install(sender) -> "Watcher":
     """Patch `keras.Model.fit` so every fit in this process is watched and sent."""
     global _watcher
     import keras
@@ -38,7 +42,7 @@ def install(sender) -> None:
     _watcher = Watcher(sender)
     original = keras.Model.fit
     if getattr(original, "_pipeviz_original", None) is not None:
-        return
+        return _watcher
     signature = inspect.signature(original)
 
     def _watched_fit(self, *args, **kwargs):
@@ -51,6 +55,7 @@ def install(sender) -> None:
     _watched_fit._pipeviz_original = original
     _watched_fit.__doc__ = original.__doc__
     keras.Model.fit = _watched_fit
+    return _watcher
 
 
 def uninstall() -> None:
@@ -88,6 +93,8 @@ class Watcher:
         self._stop = threading.Event()
         self._thread: threading.Thread | None = None
         self._clocks: "weakref.WeakKeyDictionary" = weakref.WeakKeyDictionary()
+        self.loop_state: dict = {}
+        """A custom loop's running state (loop.py): when it started, its last step's end."""
 
     def clock_for(self, model):
         from .stamps import StepClock
@@ -152,11 +159,15 @@ class FitWatch:
     def before(self) -> None:
         import tensorflow as tf
 
+        from .loop import WatchedDataset
+
         x = self.arguments.get("x")
+        if isinstance(x, WatchedDataset):
+            x = self.arguments["x"] = x.dataset
         if isinstance(x, tf.data.Dataset):
             self.dataset = x
             self.arguments["x"] = self.clock.stamp_requests(x)
-            self.written = _written_stages(x)
+            self.written = written_stages_of(x)
         self._wrap_model()
         self._add_callback()
         self.last_trained = self.epoch_started = time.time()
@@ -306,7 +317,8 @@ def _ref(obj):
         return lambda: obj
 
 
-def _written_stages(dataset):
+def written_stages_of(dataset):
+    """The pipeline as written (stages.written_stages), or None if it cannot be read."""
     try:
         from .stages import written_stages
     except ImportError:
