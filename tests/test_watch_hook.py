@@ -164,7 +164,9 @@ def test_a_custom_loop_is_timed_at_the_watched_iterator(sender):
             time.sleep(0.01)  # the loop's own step
     steps = sender.of(StepEvent)
     assert len(steps) == 8 and [s.epoch for s in steps] == [0] * 4 + [1] * 4
-    assert min(s.input_wait_s for s in steps) >= 0.03  # 16 x 2 ms of sleep per batch
+    # 16 x 2 ms of sleep per batch; tf.data fuses the map into an asynchronous MapAndBatch,
+    # which starts the next batch during the loop's own step
+    assert min(s.input_wait_s for s in steps) >= 0.015
     assert min(s.compute_s for s in steps) >= 0.01
     assert "python" in sender.of(FitStarted)[0].how
     model = small_model()

@@ -144,6 +144,9 @@ class FitWatch:
 
     def __init__(self, watcher: Watcher, model, clock, arguments: dict):
         self.watcher, self.model, self.clock, self.arguments = watcher, model, clock, arguments
+        self.started = time.time()
+        """When the script called fit: pipeviz's own set-up is in the first step's
+        between time, so the figures cover fit's whole wall clock."""
         self.sender = watcher.sender
         self.dataset = None
         self.written = None
@@ -170,8 +173,8 @@ class FitWatch:
             self.written = written_stages_of(x)
         self._wrap_model()
         self._add_callback()
-        self.last_trained = self.epoch_started = time.time()
-        self.sender.send(FitStarted(self.last_trained, self.arguments.get("epochs"),
+        self.last_trained = self.epoch_started = self.started
+        self.sender.send(FitStarted(self.started, self.arguments.get("epochs"),
                                     self.arguments.get("steps_per_epoch"),
                                     "in-graph" if self.dataset is not None else
                                     "in-graph, no request stamp (not a tf.data input)"))
