@@ -51,6 +51,23 @@ def _add_bench(subparsers) -> None:
                             "that Perfetto and chrome://tracing open")
 
 
+def _add_run(subparsers) -> None:
+    run = subparsers.add_parser(
+        "run", help="run your own training script and watch its input pipeline",
+        description="Run a Python training script unchanged, in a child process, and watch its "
+                    "tf.data pipeline and model.fit: input wait, host and compute per step, the "
+                    "stages of its pipeline, loss and metrics, and advice. Options for pipeviz "
+                    "come before the script; everything after it is the script's own.")
+    run.add_argument("--report", action="store_true",
+                     help="no window: print the verdict and the per-stage table when it ends")
+    run.add_argument("--json", action="store_true",
+                     help="no window: print one JSON object when it ends (the script's own "
+                          "output goes to stderr)")
+    run.add_argument("script", help="the training script (a .py file)")
+    run.add_argument("script_args", nargs=argparse.REMAINDER, metavar="...",
+                     help="arguments for the script")
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = OneLineParser(
         prog="pipeviz", description="Watch a TensorFlow input pipeline feed a Keras CNN, live.")
@@ -66,6 +83,7 @@ def build_parser() -> argparse.ArgumentParser:
     # (benchmarks/startup.py: write when the window showed and the data was ready, then exit)
     subparsers = parser.add_subparsers(dest="command")
     _add_bench(subparsers)
+    _add_run(subparsers)
     return parser
 
 
@@ -89,6 +107,27 @@ def _bench(args: argparse.Namespace, parser: argparse.ArgumentParser) -> int:
     except Exception as exc:  # an unreadable cache or folder, a full disk: one line
         return _failed("pipeviz bench", exc)
     return 0
+
+
+def _run(args: argparse.Namespace) -> int:
+    """`pipeviz run`: the script's exit code; 2 with one line when it cannot be run."""
+    from pipeviz.core.watch.runner import ScriptError, check_script
+
+    try:
+        check_script(args.script)
+    except ScriptError as exc:
+        print(f"pipeviz run: {exc}", file=sys.stderr)
+        return 2
+    try:
+        if args.report or args.json:
+            from pipeviz.core.watch.cli import run_headless
+
+            return run_headless(args.script, args.script_args, args.json, args.report)
+        from pipeviz.gui.runwindow import run_app_for_child
+
+        return run_app_for_child(args)
+    except Exception as exc:
+        return _failed("pipeviz run", exc)
 
 
 def _check_bench_ranges(args: argparse.Namespace, parser: argparse.ArgumentParser) -> None:
@@ -184,6 +223,8 @@ def _main(argv: list[str] | None) -> int:
         # table was printed, measured here; frozen objects are skipped (1.1 s).
         gc.freeze()
         return status
+    if args.command == "run":
+        return _run(args)
     _check_app_args(args, parser)
     try:
         from pipeviz.gui.app import run_app

@@ -57,11 +57,14 @@ class ChildRun:
     """One run of a user's script; events go to `channel` (from the receiver's thread)."""
 
     def __init__(self, script: str | os.PathLike, args: list[str] | tuple[str, ...] = (),
-                 channel: EventChannel | None = None, env: dict[str, str] | None = None):
+                 channel: EventChannel | None = None, env: dict[str, str] | None = None,
+                 stdout_to_stderr: bool = False):
         self.script = check_script(script)
         self.args = list(args)
         self.channel = channel if channel is not None else EventChannel()
         self._env = env
+        self._stdout = sys.stderr.fileno() if stdout_to_stderr else None
+        """Where the script's own prints go: the terminal, or stderr under --json."""
         self._process: subprocess.Popen | None = None
         self._receiver: Receiver | None = None
         self._finished_sent = threading.Event()
@@ -76,7 +79,8 @@ class ChildRun:
         env = dict(os.environ if self._env is None else self._env)
         env[ENV_ADDRESS], env[ENV_TOKEN] = self._receiver.address, token
         command = [sys.executable, "-m", "pipeviz.core.watch.child", str(self.script), *self.args]
-        self._process = subprocess.Popen(command, env=env, start_new_session=True)
+        self._process = subprocess.Popen(command, env=env, start_new_session=True,
+                                         stdout=self._stdout)
         threading.Thread(target=self._wait, name="pipeviz-child-wait", daemon=True).start()
 
     def _on_event(self, event) -> None:
