@@ -32,6 +32,7 @@ from . import theme
 from .bridge import EventBridge
 from .diagram import WAITING
 from .plots import COMPUTE_COLOR, VALIDATION
+from .runplots import RunPlots
 from .stagediagram import StageDiagram, time_text
 
 log = logging.getLogger(__name__)
@@ -146,7 +147,6 @@ class RunWindow(QMainWindow):
     def _build(self) -> None:
         self.stages = StageDiagram()
         self.stage_note = QLabel("", objectName="stageNote", wordWrap=True, visible=False)
-        from .runplots import RunPlots  # pyqtgraph: imported with the window, not the module
         self.plots = RunPlots()
         self.traceback = QPlainTextEdit(objectName="tracebackPane", readOnly=True)
         self.traceback.setFont(QFontDatabase.systemFont(QFontDatabase.SystemFont.FixedFont))
@@ -357,15 +357,16 @@ def exit_status(code: int | None) -> int:
     return 128 - code if code < 0 else code
 
 
-def run_app_for_child(script: str | os.PathLike, script_args: Sequence[str] = (),
-                      screenshot: Path | None = None, screenshot_after_s: float = 20.0) -> int:
-    """`pipeviz run`: start the script in a child, show its window, and return the child's
-    exit code once the window closed and the child ended (at most STOP_WITHIN_S later).
+def run_app_for_child(args) -> int:
+    """`pipeviz run script.py ...`: start the script in a child, show its window, and return
+    the child's exit code once the window closed and the child ended (at most STOP_WITHIN_S
+    after the close).
 
-    Ctrl+C and SIGTERM close the window as its close button does. `screenshot`: save a PNG
-    of the window when the script ends or `screenshot_after_s` after its first step, then
-    close (docs and checks). Raises runner.ScriptError for a script that cannot run (the
-    caller prints it and exits 2) before any window opens."""
+    `args`: the `run` sub-command's namespace: `script`, `script_args`, and optionally
+    `screenshot` (save a PNG of the window when the script ends, or `screenshot_after_s`
+    after its first step, then close: docs and checks). Ctrl+C and SIGTERM close the window
+    as its close button does. A script that cannot run raises runner.ScriptError before any
+    window opens (the caller prints it and exits 2)."""
     from PySide6.QtWidgets import QApplication
 
     from pipeviz.core.watch.runner import STOP_WITHIN_S, ChildRun
@@ -373,21 +374,25 @@ def run_app_for_child(script: str | os.PathLike, script_args: Sequence[str] = ()
     from .app import _close_on_signals, set_identity
 
     channel = EventChannel()
-    run = ChildRun(script, list(script_args), channel)  # checks the script first
+    run = ChildRun(args.script, list(args.script_args), channel)  # checks the script first
     app = QApplication.instance() or QApplication(sys.argv[:1])
     set_identity(app)
     window = RunWindow(run, channel)
+    previous = {signum: signal.getsignal(signum) for signum in (signal.SIGINT, signal.SIGTERM)}
     run.start()
     window.show()
     _close_on_signals(window)
-    if screenshot is not None:
-        _screenshot_when_ready(window, Path(screenshot), screenshot_after_s)
-    app.exec()
-    code = run.wait(STOP_WITHIN_S)  # the window asked it to stop when it closed
-    if code is None:
-        code = run.stop()
-    for signum in (signal.SIGINT, signal.SIGTERM):
-        signal.signal(signum, signal.SIG_DFL)
+    screenshot = getattr(args, "screenshot", None)
+    if screenshot:
+        _screenshot_when_ready(window, Path(screenshot), getattr(args, "screenshot_after_s", 20.0))
+    try:
+        app.exec()
+    finally:
+        for signum, handler in previous.items():
+            signal.signal(signum, handler)
+        code = run.wait(STOP_WITHIN_S)  # the window asked it to stop when it closed
+        if run.running:
+            code = run.stop()
     return exit_status(code)
 
 

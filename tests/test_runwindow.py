@@ -2,6 +2,7 @@
 onto the channel the window's bridge drains, and the tests read the window's words."""
 from __future__ import annotations
 
+import importlib.util
 import time
 
 import pytest
@@ -236,3 +237,123 @@ def test_summary_folds_a_frames_steps_at_once_as_one_by_one():
         for part in ("input_wait_s", "host_s", "between_s", "compute_s"):
             assert getattr(a, part) == pytest.approx(getattr(b, part))
     assert many.last_step is steps[-1] and many.verdict == one.verdict
+
+
+# ----- with a real child: the script runs under pipeviz's hook, its events reach the window ----
+TRAIN = """
+import sys
+import numpy as np
+import tensorflow as tf
+import keras
+
+x = np.random.default_rng(0).random((960, 8), dtype=np.float32)
+y = (x.sum(1) > 4).astype("int32")
+ds = (tf.data.Dataset.from_tensor_slices((x, y)).map(lambda a, b: (a * 2, b), name="double")
+      .batch(32).prefetch(tf.data.AUTOTUNE))
+val = tf.data.Dataset.from_tensor_slices((x[:64], y[:64])).batch(32)
+model = keras.Sequential([keras.Input((8,)), keras.layers.Dense(16, activation="relu"),
+                          keras.layers.Dense(2, activation="softmax")])
+model.compile("adam", "sparse_categorical_crossentropy", metrics=["accuracy"])
+if sys.argv[1:] == ["forever"]:
+    ds = ds.repeat()
+    model.fit(ds, epochs=1000, steps_per_epoch=50, verbose=0)
+else:
+    model.fit(ds, epochs=1, validation_data=val, verbose=0)
+"""
+
+
+def child_window(qtbot, script, args=()):
+    from pipeviz.core.watch.runner import ChildRun
+    from pipeviz.gui.runwindow import RunWindow
+    channel = EventChannel(lossy_capacity=1 << 16)
+    run = ChildRun(script, list(args), channel)
+    window = RunWindow(run, channel)
+    qtbot.addWidget(window)
+    run.start()
+    window.show()
+    return window, run
+
+
+def test_a_child_s_steps_and_stages_show_in_the_window(qtbot, tmp_path):
+    script = tmp_path / "train.py"
+    script.write_text(TRAIN)
+    window, run = child_window(qtbot, script)
+    try:
+        qtbot.waitUntil(lambda: window.summary.finished is not None, timeout=180_000)
+        qtbot.wait(100)
+        summary = window.summary
+        assert run.wait(10) == 0 and summary.steps == 30
+        assert window.state_label.text() == "finished (exit code 0) · epoch 1 · step 30"
+        assert window.verdict_label.text() == summary.verdict
+        assert len(window.plots.loss_raw.getData()[0]) == 30
+        assert "val_loss" in window.plots.epoch_label.text()
+        if importlib.util.find_spec("pipeviz.core.watch.stages") is None:
+            pytest.skip("the stage reader (core/watch/stages.py) is not in this branch yet")
+        boxes = window.stages.box_texts()
+        assert len(boxes) == len(summary.stages) >= 3
+        assert [b[0].split(" · ")[0] for b in boxes] == [str(s.position) for s in
+                                                         sorted(summary.stages, key=lambda s: s.position)]
+        assert any(b[1] == "double" and "map" in b[0] for b in boxes)
+    finally:
+        window.close()
+        assert run.wait(10) is not None
+
+
+def test_a_child_that_raises_shows_its_traceback(qtbot, tmp_path):
+    script = tmp_path / "broken.py"
+    script.write_text("def load():\n    raise FileNotFoundError('no such dataset: /data/train')\n"
+                      "load()\n")
+    window, run = child_window(qtbot, script)
+    qtbot.waitUntil(lambda: window.traceback_box.isVisible(), timeout=60_000)
+    text = window.traceback.toPlainText()
+    assert "FileNotFoundError: no such dataset: /data/train" in text and str(script) in text
+    assert window.state_label.text() == "failed (exit code 1)"
+    assert NO_STEPS in window.banner.text()
+    window.close()
+    assert run.wait(10) == 1
+
+
+NO_STEPS = "no training steps"
+
+
+def test_ctrl_c_closes_the_app_and_ends_the_child_within_3_s(qtbot, tmp_path):
+    """run_app_for_child, as `pipeviz run` calls it: once the window shows steps, SIGINT
+    (Ctrl+C) closes it; the child is ended and its exit code returned, within 3 s."""
+    import argparse
+    import os
+    import signal
+
+    from PySide6.QtCore import QTimer
+    from PySide6.QtWidgets import QApplication
+
+    from pipeviz.core.watch.runner import STOP_WITHIN_S
+    from pipeviz.gui.runwindow import RunWindow, run_app_for_child
+
+    script = tmp_path / "train.py"
+    script.write_text(TRAIN)
+    seen: dict[str, float] = {}
+
+    def poll() -> None:
+        windows = [w for w in QApplication.topLevelWidgets() if isinstance(w, RunWindow)]
+        if windows and windows[0].summary.steps >= 60 and "sent" not in seen:
+            seen["steps"] = windows[0].summary.steps
+            seen["run"] = windows[0].run
+            seen["sent"] = time.monotonic()
+            os.kill(os.getpid(), signal.SIGINT)
+
+    timer = QTimer()
+    timer.timeout.connect(poll)
+    timer.start(50)
+    give_up = QTimer(singleShot=True)
+    give_up.timeout.connect(lambda: os.kill(os.getpid(), signal.SIGINT))
+    give_up.start(180_000)
+    try:
+        code = run_app_for_child(argparse.Namespace(script=str(script), script_args=["forever"]))
+    finally:
+        timer.stop()
+        give_up.stop()
+    ended = time.monotonic()
+    assert "sent" in seen, "the window never showed 60 steps"
+    assert not seen["run"].running and ended - seen["sent"] <= STOP_WITHIN_S + 0.5
+    assert code in (130, 128 + signal.SIGTERM, 128 + signal.SIGKILL, 1)
+    assert signal.getsignal(signal.SIGINT) is signal.default_int_handler
