@@ -15,7 +15,6 @@ import signal
 import subprocess
 import sys
 import threading
-import time
 from pathlib import Path
 
 from ..events import ErrorEvent, EventChannel
@@ -145,3 +144,47 @@ class ChildRun:
         """Block until the child exited and its events are all on the channel."""
         self.done.wait(timeout)
         return self.returncode
+
+
+class Listener:
+    """`pipeviz view`: the window's end for a script that connects by itself
+    (`pipeviz.watch` in a notebook or `python train.py`); the same interface as ChildRun.
+    There is no child to end: closing the window stops the watching, not the training."""
+
+    def __init__(self, channel: EventChannel | None = None):
+        self.channel = channel if channel is not None else EventChannel()
+        self.token = secrets.token_hex(16)
+        self.done = threading.Event()
+        self.stop_requested = False
+        self.script = None
+        self._receiver: Receiver | None = None
+
+    def start(self) -> str:
+        """Listen; returns "address token", the line `pipeviz.watch` reads."""
+        self._receiver = Receiver(self.channel.put, self.token)
+        threading.Thread(target=self._wait, name="pipeviz-view-wait", daemon=True).start()
+        return f"{self._receiver.address} {self.token}"
+
+    def _wait(self) -> None:
+        self._receiver.join()
+        self.done.set()
+
+    @property
+    def running(self) -> bool:
+        return self._receiver is not None and not self.done.is_set()
+
+    @property
+    def returncode(self) -> int | None:
+        return None
+
+    def request_stop(self) -> None:
+        self.stop_requested = True
+        if self._receiver is not None:
+            self._receiver.close()
+            self.done.set()
+
+    def stop(self) -> None:
+        self.request_stop()
+
+    def wait(self, timeout: float | None = None) -> None:
+        self.done.wait(timeout)

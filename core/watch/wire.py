@@ -7,13 +7,13 @@ shows the token it was given, decodes each line back into the same dataclass, an
 on an `EventChannel`, the channel the window's bridge and the report read.
 
 JSON, not pickle: the parent never runs code it receives, and a line is readable in a log.
+A line is `[type, [field values in declaration order]]`: both ends are this module.
 """
 from __future__ import annotations
 
 import dataclasses
 import json
 import logging
-import math
 import socket
 import threading
 import time
@@ -34,44 +34,49 @@ EVENT_TYPES: dict[str, type] = {cls.__name__: cls for cls in (
     StepEvent, ErrorEvent, run_events.StagesSampled, run_events.ScriptStarted,
     run_events.FitStarted, run_events.StepMetrics, run_events.EpochLogs, run_events.FitEnded,
     run_events.InputStalled, run_events.ScriptFinished)}
+TOKEN_WAIT_S = 5.0
 LOSSY = (StepEvent, run_events.StepMetrics, run_events.StagesSampled)
 
 
-def _plain(value: Any) -> Any:
-    """JSON-safe: NaN and infinities as null (JSON has none), tuples as lists."""
-    if isinstance(value, float) and not math.isfinite(value):
-        return None
-    if isinstance(value, (list, tuple)):
-        return [_plain(v) for v in value]
-    if isinstance(value, dict):
-        return {str(k): _plain(v) for k, v in value.items()}
-    return value
+_FIELDS: dict[type, tuple[str, ...]] = {
+    cls: tuple(f.name for f in dataclasses.fields(cls)) for cls in EVENT_TYPES.values()}
+_STAGE_FIELDS = tuple(f.name for f in dataclasses.fields(run_events.Stage))
+
+
+def _values(event: Any) -> list:
+    """The event's field values in declaration order (Stage tuples as lists of values)."""
+    values = [getattr(event, name) for name in _FIELDS[type(event)]]
+    if isinstance(event, run_events.StagesSampled):
+        values[1] = [[getattr(s, n) for n in _STAGE_FIELDS] for s in event.stages]
+    return values
+
+
+def encode_batch(events: list) -> str:
+    """Lines of `[type, [values...]]`: one json.dumps per batch, not per event (an event
+    costs a few microseconds here, in a thread that shares the GIL with training). Python's
+    json writes NaN as NaN, which it reads back."""
+    return "\n".join(json.dumps([type(e).__name__, _values(e)], separators=(",", ":"))
+                     for e in events) + "\n"
 
 
 def encode(event: Any) -> str:
-    """One line of JSON: {"type": class name, **fields}; Stage tuples as lists of objects."""
-    fields = {f.name: getattr(event, f.name) for f in dataclasses.fields(event)}
-    if isinstance(event, run_events.StagesSampled):
-        fields["stages"] = [dataclasses.asdict(s) for s in event.stages]
-    return json.dumps({"type": type(event).__name__, **_plain(fields)}, separators=(",", ":"))
+    return encode_batch([event])[:-1]
 
 
 def decode(line: str | bytes) -> Any:
     """The dataclass a line of `encode` describes; ValueError for anything else."""
     try:
-        data = json.loads(line)
-        cls = EVENT_TYPES[data.pop("type")]
-    except (ValueError, KeyError, TypeError, AttributeError) as exc:
+        name, values = json.loads(line)
+        cls = EVENT_TYPES[name]
+        fields = dict(zip(_FIELDS[cls], values, strict=True))
+    except (ValueError, KeyError, TypeError) as exc:
         raise ValueError(f"not a pipeviz event: {str(line)[:80]!r}") from exc
-    if cls is run_events.StagesSampled:
-        data["stages"] = tuple(run_events.Stage(**s) for s in data.get("stages", ()))
-    if cls is StepEvent:  # JSON null is how NaN travels (a step without accuracy)
-        data = {k: (math.nan if v is None else v) for k, v in data.items()}
-    for name in ("argv",):
-        if name in data and isinstance(data[name], list):
-            data[name] = tuple(data[name])
     try:
-        return cls(**data)
+        if cls is run_events.StagesSampled:
+            fields["stages"] = tuple(run_events.Stage(*s) for s in fields["stages"])
+        if cls is run_events.ScriptStarted:
+            fields["argv"] = tuple(fields["argv"])
+        return cls(**fields)
     except TypeError as exc:
         raise ValueError(f"bad {cls.__name__}: {exc}") from exc
 
@@ -124,7 +129,7 @@ class Sender:
 
     def _write(self, batch: list) -> bool:
         try:
-            self._sock.sendall("".join(encode(e) + "\n" for e in batch).encode())
+            self._sock.sendall(encode_batch(batch).encode())
             return True
         except OSError as exc:  # the window closed: training goes on, unwatched
             log.info("pipeviz: the window stopped listening (%s)", exc)
@@ -173,8 +178,14 @@ class Receiver:
             except OSError:
                 return  # closed
             with conn, conn.makefile("rb") as stream:
-                if stream.readline().strip().decode(errors="replace") != self._token:
+                conn.settimeout(TOKEN_WAIT_S)  # a connection that says nothing is dropped
+                try:
+                    token = stream.readline(256).strip().decode(errors="replace")
+                except OSError:
+                    continue
+                if token != self._token:
                     continue  # not our child
+                conn.settimeout(None)
                 self.connected.set()
                 for line in stream:
                     try:
