@@ -33,7 +33,7 @@ from .bridge import EventBridge
 from .diagram import WAITING
 from .plots import COMPUTE_COLOR, VALIDATION
 from .runplots import RunPlots
-from .stagediagram import StageDiagram, time_text
+from .stagediagram import NO_STAGES_TEXT, StageDiagram, time_text
 
 log = logging.getLogger(__name__)
 
@@ -270,6 +270,8 @@ class RunWindow(QMainWindow):
         self._set(self.state_label, f"{state} · {progress}" if progress else state)
         self._show_verdict()
         self._show_banner()
+        if summary.finished is not None and not summary.stages:
+            self.stages.set_empty_text(NO_STAGES_TEXT)
         if summary.stages is not self._stages_shown:  # a new sample: repaint the boxes
             self._stages_shown = summary.stages
             self.stages.show_stages(summary.stages)

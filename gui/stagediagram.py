@@ -32,6 +32,8 @@ ROW_GAP = 12
 EMPTY_H = 40
 """Height of the line that says the stages are awaited."""
 EMPTY_TEXT = "Waiting for the script's tf.data pipeline (read once its training starts)…"
+NO_STAGES_TEXT = ("No stages were read from this script's pipeline (pipeviz reads them from "
+                  "tf.data's model of the iterator model.fit runs).")
 
 
 def figure(value, fmt: str = "{}") -> str:
@@ -109,6 +111,8 @@ class StageDiagram(QWidget):
         self.setSizePolicy(policy)
         self.setMinimumWidth(MIN_BOX_W + 2 * GAP)
         self.stages: tuple[Stage, ...] = ()
+        self.empty_text = EMPTY_TEXT
+        """What the diagram says while it has no stages (the window says when none came)."""
 
     def show_stages(self, stages: tuple[Stage, ...]) -> None:
         ordered = tuple(sorted(stages, key=lambda s: s.position))
@@ -125,6 +129,11 @@ class StageDiagram(QWidget):
         lines = max(len(stage_lines(s)) for s in self.stages)
         bar = BAR_H if any(s.buffer_size is not None for s in self.stages) else 0
         return PAD * 2 + LINE_H * lines + bar
+
+    def set_empty_text(self, text: str) -> None:
+        if text != self.empty_text:
+            self.empty_text = text
+            self.update()
 
     def box_texts(self) -> list[list[str]]:
         """The words of each box, left to right (what paintEvent draws)."""
@@ -164,7 +173,7 @@ class StageDiagram(QWidget):
         painter.fillRect(self.rect(), theme.mix(theme.color(theme.Role.Window), theme.background(), 0.5))
         if not self.stages:
             painter.setPen(theme.muted())
-            painter.drawText(self.rect(), Qt.AlignmentFlag.AlignCenter, EMPTY_TEXT)
+            painter.drawText(self.rect(), Qt.AlignmentFlag.AlignCenter, self.empty_text)
             painter.end()
             return
         rects = self.box_rects()

@@ -82,8 +82,9 @@ def feed(qtbot, window, channel, items, until) -> None:
 
 
 def test_header_stages_and_plots_show_the_run(qtbot, run_window):
+    from pipeviz.gui.stagediagram import EMPTY_TEXT
     window, _run, channel = run_window
-    assert window.state_label.text() == "starting"
+    assert window.state_label.text() == "starting" and window.stages.empty_text == EMPTY_TEXT
     feed(qtbot, window, channel, events(40), lambda w: w.summary.steps == 40)
     expected = RunSummary()
     for event in events(40):
@@ -160,6 +161,8 @@ def test_a_script_that_never_trained_says_so(qtbot, run_window):
     assert NO_STEPS_TEXT in window.banner.text()
     assert window.state_label.text() == "finished (exit code 0)"
     assert not window.traceback_box.isVisible()
+    from pipeviz.gui.stagediagram import NO_STAGES_TEXT
+    assert window.stages.empty_text == NO_STAGES_TEXT and window.stages.box_texts() == []
 
 
 def test_a_stopped_run_says_stopped_with_pipevizs_message(qtbot, run_window):
