@@ -360,3 +360,29 @@ def test_ctrl_c_closes_the_app_and_ends_the_child_within_3_s(qtbot, tmp_path):
     assert not seen["run"].running and ended - seen["sent"] <= STOP_WITHIN_S + 0.5
     assert code in (130, 128 + signal.SIGTERM, 128 + signal.SIGKILL, 1)
     assert signal.getsignal(signal.SIGINT) is signal.default_int_handler
+
+
+def test_the_verdict_and_banner_follow_a_dark_palette(qtbot, run_window):
+    from PySide6.QtGui import QColor, QPalette
+    from PySide6.QtWidgets import QApplication
+
+    from pipeviz.gui.diagram import WAITING
+    window, _run, channel = run_window
+    detail = "worker localhost:5052 stopped answering"
+    feed(qtbot, window, channel, [*events(12), InputStalled(5.0, 12.0, detail)],
+         lambda w: w.banner.isVisible())
+    light = QColor(*WAITING[0]).name()
+    assert light in window.verdict_label.styleSheet() and light in window.banner.styleSheet()
+    app = QApplication.instance()
+    original = app.palette()
+    dark = QPalette(original)
+    for role, colour in ((QPalette.ColorRole.Window, "#2b2b2b"), (QPalette.ColorRole.Base, "#1e1e1e"),
+                         (QPalette.ColorRole.Text, "#e0e0e0"), (QPalette.ColorRole.WindowText, "#e0e0e0")):
+        dark.setColor(role, QColor(colour))
+    try:
+        app.setPalette(dark)
+        dark_name = QColor(*WAITING[1]).name()
+        qtbot.waitUntil(lambda: dark_name in window.verdict_label.styleSheet(), timeout=3000)
+        assert dark_name in window.banner.styleSheet()
+    finally:
+        app.setPalette(original)
