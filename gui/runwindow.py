@@ -48,8 +48,14 @@ BANNER_COLORS = {"stall": WAITING, "error": VALIDATION, "info": ((90, 90, 90), (
 
 
 # ----- what the header says (plain functions: the tests read what is shown) -------------------
-def command_text(script: str, argv: Sequence[str]) -> str:
+UNNAMED_SCRIPT = "a script watched with pipeviz.watch"
+"""The command line of a run whose script did not say its name (`pipeviz view`)."""
+
+
+def command_text(script: str | None, argv: Sequence[str]) -> str:
     """The script and its arguments, as the user would type them after `pipeviz run`."""
+    if not script:
+        return UNNAMED_SCRIPT
     return " ".join([os.path.basename(script) or script, *argv])
 
 
@@ -122,8 +128,9 @@ def _advice_lines(summary: RunSummary) -> list[str]:
 
 # ----- the window -----------------------------------------------------------------------------
 class RunWindow(QMainWindow):
-    """A view of one watched run. `run` is a `ChildRun` (or anything with `script`, `args`,
-    `request_stop()` and `stop_requested`); `channel` is where its events arrive."""
+    """A view of one watched run. `run` is a `ChildRun`, a `Listener` (`pipeviz view`) or
+    anything with `request_stop()` (and, if it has them, `script`, `args`, `stop_requested`);
+    `channel` is where its events arrive."""
 
     def __init__(self, run, channel: EventChannel, parent: QWidget | None = None):
         super().__init__(parent)
@@ -138,7 +145,7 @@ class RunWindow(QMainWindow):
         self._stages_shown = None
         self._build()
         self._connect()
-        self.setWindowTitle(f"pipeviz run {command_text(str(run.script), run.args)}")
+        self.setWindowTitle(f"pipeviz: {self._command()}")
         self.resize(1280, 720)
         self.bridge.start()
         self._redraw()
@@ -263,8 +270,7 @@ class RunWindow(QMainWindow):
 
     def _draw(self) -> None:
         summary = self.summary
-        self._set(self.command_label, command_text(summary.script or str(self.run.script),
-                                                   summary.argv or self.run.args))
+        self._set(self.command_label, self._command())
         state = run_state(summary, bool(getattr(self.run, "stop_requested", False)))
         progress = progress_text(summary)
         self._set(self.state_label, f"{state} · {progress}" if progress else state)
@@ -280,6 +286,14 @@ class RunWindow(QMainWindow):
             self.stage_note.setVisible(bool(summary.stage_note))
         self.plots.refresh()
         self._show_traceback()
+
+    def _command(self) -> str:
+        """What the script said it is (ScriptStarted), else what the run was started with (a
+        `pipeviz view` Listener has neither until a script names itself)."""
+        if self.summary.script:
+            return command_text(self.summary.script, self.summary.argv)
+        script = getattr(self.run, "script", None)
+        return command_text(str(script) if script else None, getattr(self.run, "args", ()))
 
     @staticmethod
     def _set(label: QLabel, text: str) -> None:
@@ -375,7 +389,7 @@ def run_app_for_child(args) -> int:
 
     from .app import _close_on_signals, set_identity
 
-    channel = EventChannel()
+    channel = EventChannel(lossy_capacity=1 << 16)  # as --report: a slow frame drops no step
     run = ChildRun(args.script, list(args.script_args), channel)  # checks the script first
     app = QApplication.instance() or QApplication(sys.argv[:1])
     set_identity(app)

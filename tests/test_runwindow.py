@@ -386,3 +386,26 @@ def test_the_verdict_and_banner_follow_a_dark_palette(qtbot, run_window):
         assert dark_name in window.banner.styleSheet()
     finally:
         app.setPalette(original)
+
+
+def test_a_run_without_a_script_is_shown_until_a_script_names_itself(qtbot):
+    """`pipeviz view` hands the window a Listener: no script, no args, no child. The window
+    names no script until one connects and says its name."""
+    from pipeviz.gui.runwindow import UNNAMED_SCRIPT, RunWindow
+
+    class ListenerLike:  # runner.Listener's interface, without its socket
+        script, stop_requested = None, False
+
+        def request_stop(self) -> None:
+            self.stop_requested = True
+
+    channel, run = EventChannel(), ListenerLike()
+    window = RunWindow(run, channel)
+    qtbot.addWidget(window)
+    window.show()
+    assert window.command_label.text() == UNNAMED_SCRIPT
+    feed(qtbot, window, channel, [ScriptStarted("/nb/train.py", ("-x",), 5, 0.0), step(1)],
+         lambda w: w.summary.steps == 1)
+    assert window.command_label.text() == "train.py -x"
+    window.close()
+    assert run.stop_requested
