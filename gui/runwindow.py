@@ -143,6 +143,8 @@ class RunWindow(QMainWindow):
         self._advice_stale = True
         """Events came since the advice was last read (it is re-read at most once a second)."""
         self._stages_shown = None
+        self._banner_kind = ""
+        """What the banner shows ("stall", "error", "info" or ""): its colours."""
         self._build()
         self._connect()
         self.setWindowTitle(f"pipeviz: {self._command()}")
@@ -329,7 +331,7 @@ class RunWindow(QMainWindow):
         self._style_banner()
 
     def _style_banner(self) -> None:
-        colours = BANNER_COLORS.get(getattr(self, "_banner_kind", ""))
+        colours = BANNER_COLORS.get(self._banner_kind)
         style = ""
         if colours:
             accent = theme.semantic(*colours)
