@@ -12,9 +12,9 @@ from __future__ import annotations
 
 import math
 
-from PySide6.QtCore import QPointF, QRectF, Qt
+from PySide6.QtCore import QEvent, QPointF, QRectF, Qt
 from PySide6.QtGui import QFont, QFontMetrics, QPainter, QPen
-from PySide6.QtWidgets import QSizePolicy, QWidget
+from PySide6.QtWidgets import QSizePolicy, QToolTip, QWidget
 
 from pipeviz.core import wording
 from pipeviz.core.watch.events import Stage
@@ -166,6 +166,23 @@ class StageDiagram(QWidget):
         box_w = min(MAX_BOX_W, (width - GAP * (columns + 1)) / columns)
         return [QRectF(GAP + (i % columns) * (box_w + GAP), 2 + (i // columns) * (box_h + ROW_GAP),
                        box_w, box_h) for i in range(n)]
+
+    def tooltip_at(self, x: float, y: float) -> str:
+        """A box's words in full (a narrow box elides them) and tf.data's op for it."""
+        for stage, rect in zip(self.stages, self.box_rects()):
+            if rect.contains(x, y):
+                return "\n".join([*stage_lines(stage), f"tf.data op: {stage.op}"])
+        return ""
+
+    def event(self, event) -> bool:  # noqa: A003 (Qt API)
+        if event.type() == QEvent.Type.ToolTip:
+            text = self.tooltip_at(event.pos().x(), event.pos().y())
+            if text:
+                QToolTip.showText(event.globalPos(), text, self)
+            else:
+                QToolTip.hideText()
+            return True
+        return super().event(event)
 
     def paintEvent(self, _event) -> None:  # noqa: N802 (Qt API)
         painter = QPainter(self)

@@ -409,3 +409,16 @@ def test_a_run_without_a_script_is_shown_until_a_script_names_itself(qtbot):
     assert window.command_label.text() == "train.py -x"
     window.close()
     assert run.stop_requested
+
+
+def test_a_box_s_tooltip_has_its_words_in_full_and_the_tf_data_op(qtbot):
+    from pipeviz.gui.stagediagram import StageDiagram
+    diagram = StageDiagram()
+    qtbot.addWidget(diagram)
+    diagram.resize(1280, 200)
+    fused = Stage(2, "map", "MapAndBatchDataset", name="tokenize", fused_with="batch (MapAndBatch)")
+    diagram.show_stages((Stage(1, "source", "TensorSliceDataset"), fused))
+    second = diagram.box_rects()[1]
+    text = diagram.tooltip_at(second.center().x(), second.center().y())
+    assert "fused with batch (MapAndBatch)" in text and "tf.data op: MapAndBatchDataset" in text
+    assert diagram.tooltip_at(1, 1) == ""
