@@ -112,9 +112,10 @@ def _advice_lines(summary: RunSummary) -> list[str]:
     if not summary.steps:
         return []
     stats = summary.stats
-    lines = [f"<b>{summary.verdict}</b>: {100 * stats.step_wait_fraction:.0f}% of step time "
-             f"waiting for input (TensorBoard's scale: under 5% not input-bound, 5–20% moderately, "
-             f"20% or more highly)."]
+    verdict = (f"<b>{summary.verdict}</b>: {100 * stats.step_wait_fraction:.0f}% of step time "
+               "waiting for input (TensorBoard's scale: under 5% not input-bound, 5–20% "
+               "moderately, 20% or more highly).")
+    lines = [verdict]
     slowest = summary.slowest_stage
     if slowest is not None:
         name = f" “{slowest.name}”" if slowest.name else ""

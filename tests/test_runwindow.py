@@ -111,7 +111,7 @@ def test_header_stages_and_plots_show_the_run(qtbot, run_window):
     vx, vy = window.plots.val_loss.getData()
     assert list(vx) == [20, 40] and list(vy) == pytest.approx([1.2 / 20, 1.2 / 40])
     assert list(window.plots.epoch_items["val_accuracy"].getData()[1]) == [0.75, 0.75]
-    wx, wy = window.plots.split_wait.getData()
+    _, wy = window.plots.split_wait.getData()
     assert wy[-1] == pytest.approx(100 * expected.window.input_wait_fraction)
     assert "Epoch 2 (1.5 s)" in window.plots.epoch_label.text()
     assert "SLOWEST" not in window.advice_label.text()
