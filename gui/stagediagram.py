@@ -62,9 +62,13 @@ def buffer_text(stage: Stage) -> str:
 
 
 def time_text(stage: Stage) -> str:
-    if stage.ms_per_batch is None:
+    """"6.9 ms per batch"; a time too small for one decimal reads "<0.1", not a made-up 0."""
+    ms = stage.ms_per_batch
+    if ms is None:
         return f"{DASH} ms per batch"
-    return wording.ms_per_batch(stage.ms_per_batch)
+    if 0 < ms < 0.05:
+        return "<0.1 ms per batch"
+    return wording.ms_per_batch(ms)
 
 
 def stage_lines(stage: Stage) -> list[str]:

@@ -213,6 +213,8 @@ def test_stage_words_for_service_fusion_and_wrapping(qtbot):
     fused = Stage(3, "map", "MapAndBatchDataset", fused_with="batch (MapAndBatch)")
     assert "fused with batch (MapAndBatch)" in stage_lines(fused)
     assert buffer_fill(Stage(2, "prefetch", "PrefetchDataset", buffer_size=4)) is None
+    assert stage_lines(Stage(2, "prefetch", "PrefetchDataset", ms_per_batch=0.004))[-1] == \
+        "<0.1 ms per batch"
     diagram = StageDiagram()
     qtbot.addWidget(diagram)
     many = tuple(Stage(i, "map", "MapDataset") for i in range(1, 13))
