@@ -66,20 +66,30 @@ def _stage_words(stage: Stage) -> str:
 
 @dataclass(frozen=True)
 class StepTimes:
-    """Mean ms per step of each part of the whole run, and the arithmetic of a faster
-    pipeline (one place for the formula every prediction uses)."""
+    """Mean ms per step of each part of the whole run (read from its `StepStats`), and the
+    arithmetic of a faster pipeline (one place for the formula every prediction uses)."""
 
-    wait: float
-    host: float
-    between: float
-    compute: float
-    examples_per_s: float
+    stats: StepStats
 
-    @classmethod
-    def of(cls, stats: StepStats) -> "StepTimes":
-        return cls(stats.ms_per_step("input_wait_s"), stats.ms_per_step("host_s"),
-                   stats.ms_per_step("between_s"), stats.ms_per_step("compute_s"),
-                   stats.images_per_s)
+    @property
+    def wait(self) -> float:
+        return self.stats.ms_per_step("input_wait_s")
+
+    @property
+    def host(self) -> float:
+        return self.stats.ms_per_step("host_s")
+
+    @property
+    def between(self) -> float:
+        return self.stats.ms_per_step("between_s")
+
+    @property
+    def compute(self) -> float:
+        return self.stats.ms_per_step("compute_s")
+
+    @property
+    def examples_per_s(self) -> float:
+        return self.stats.images_per_s
 
     @property
     def busy(self) -> float:
@@ -88,7 +98,7 @@ class StepTimes:
 
     @property
     def total(self) -> float:
-        return self.wait + self.busy + self.between
+        return self.stats.ms_per_step()
 
     def with_input_saved(self, saved_ms: float, floor_ms: float = 0.0) -> float:
         """The step (ms) if producing a batch took `saved_ms` less: never below compute +
@@ -109,18 +119,18 @@ class StepTimes:
         return RunAdvice(kind, text, why, gain, stage, self.examples_per_s * (1 + gain))
 
     def split(self) -> str:
-        return (f"{self.total:.1f} ms per step: input wait {self.wait:.1f}, host "
-                f"{self.host:.1f}, between {self.between:.1f}, compute {self.compute:.1f}")
+        """The step's parts as every view prints them (StepStats.breakdown)."""
+        return f"{self.stats.breakdown()} ms"
 
 
 def advise(summary: RunSummary) -> list[RunAdvice]:
-    """What to change first, the likeliest gain first; a stall before anything. Empty when
+    """What to change first, the largest predicted gain first; a stall before anything. Empty when
     the script trained no steps (nothing was measured)."""
     out = [_stall(summary)] if summary.stalled is not None else []
     if not summary.steps:
         return out
     stats = summary.stats
-    times = StepTimes.of(stats)
+    times = StepTimes(stats)
     stages = sorted(summary.stages, key=lambda s: s.position)
     if stats.step_wait_fraction < MODERATELY_INPUT_BOUND:
         return out + _not_input_bound(stats, times)
