@@ -117,6 +117,7 @@ def test_a_run_that_raised_says_so_with_the_exception():
     assert "Verdict: highly input-bound" in text  # the steps it ran are still reported
     assert json_report(summary)["traceback"] == tb
     assert "exited with code 3" in text_report(finished(run(1, 99), code=3))
+    assert "ended by signal 15" in text_report(finished(run(1, 99), code=-15))
 
 
 def test_a_stall_is_reported():

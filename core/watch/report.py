@@ -66,6 +66,8 @@ def _ending(summary: RunSummary) -> list[str]:
         last = finished.traceback.strip().splitlines()[-1]
         out.append(f"The script raised an exception (exit code {finished.exit_code}): {last} "
                    "(its traceback is printed above, as Python printed it).")
+    elif finished is not None and finished.exit_code < 0:
+        out.append(f"The script was ended by signal {-finished.exit_code}.")
     elif finished is not None and finished.exit_code != 0:
         out.append(f"The script exited with code {finished.exit_code}.")
     if not summary.steps:
