@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import logging
 import os
+from html import escape
 import signal
 import sys
 import time
@@ -25,7 +26,12 @@ from PySide6.QtWidgets import (QGroupBox, QHBoxLayout, QLabel, QMainWindow, QPla
                                QSplitter, QVBoxLayout, QWidget)
 
 from pipeviz.core.events import ErrorEvent, EventChannel, StepEvent
+from pipeviz.core.watch import history
+from pipeviz.core.watch.advice import RunAdvice, advise
 from pipeviz.core.watch.events import EpochLogs, StepMetrics
+from pipeviz.core.watch.history import Comparison, LastRun
+from pipeviz.core.watch.report import NEVER_TRAINED, THRESHOLDS
+from pipeviz.core.watch.report import _comparison  # the comparison's words, as --report's
 from pipeviz.core.watch.summary import RunSummary
 
 from . import theme
@@ -89,6 +95,11 @@ def share_text(summary: RunSummary) -> str:
             f"{stats.steps:,} steps, {stats.images_per_s:,.0f} examples/s")
 
 
+def thresholds_tip() -> str:
+    """The verdict's tooltip: the scale it is judged on."""
+    return f"{THRESHOLDS}; the share is input wait over the time in steps, the whole run."
+
+
 def verdict_text(summary: RunSummary) -> str:
     """The headline: RunSummary's verdict once steps ran; what is awaited before that."""
     if summary.steps:
@@ -105,26 +116,24 @@ def stall_text(summary: RunSummary) -> str:
     return f"Input stalled: no batch for {stalled.seconds:.0f} s. {stalled.detail}"
 
 
-def _advice_lines(summary: RunSummary) -> list[str]:
-    """What the advice panel says. For now the verdict and the slowest stage only, both read
-    from the summary; the advice in the user's terms ("add .prefetch after .batch") comes from
-    core/watch/advice.py `advise(summary)`, which this function will call once it lands."""
-    if not summary.steps:
-        return []
-    stats = summary.stats
-    verdict = (f"<b>{summary.verdict}</b>: {100 * stats.step_wait_fraction:.0f}% of step time "
-               "waiting for input (TensorBoard's scale: under 5% not input-bound, 5–20% "
-               "moderately, 20% or more highly).")
-    lines = [verdict]
-    slowest = summary.slowest_stage
-    if slowest is not None:
-        name = f" “{slowest.name}”" if slowest.name else ""
-        lines.append(f"Slowest stage: {slowest.position} · {slowest.kind}{name}, "
-                     f"{time_text(slowest)}.")
-    elif summary.stages:
-        lines.append("No stage is marked slowest: " + (summary.stage_note or
-                                                        "tf.data gave no times for them."))
+def _advice_lines(summary: RunSummary, comparison: Comparison | None = None) -> list[str]:
+    """The advice panel's paragraphs (HTML): core/watch/advice.py's advice for the run so
+    far, each change with its evidence and predicted gain, as `--report` prints them; and,
+    once the run ended, how it compares with the last run of the same script."""
+    examples_per_s = summary.stats.images_per_s
+    lines = [advice_html(item, examples_per_s) for item in advise(summary)]
+    if comparison is not None:
+        lines.append("<br>".join(escape(line.strip()) for line in _comparison(comparison)))
     return lines
+
+
+def advice_html(item: RunAdvice, examples_per_s: float) -> str:
+    """One piece of advice: the change in bold, the figures behind it, the prediction."""
+    text = f"<b>{escape(item.text)}</b><br>{escape(item.why)}"
+    if item.predicted_gain is not None and item.predicted_examples_per_s is not None:
+        text += (f"<br><i>Predicted: {item.predicted_gain:+.0%} examples/s "
+                 f"({examples_per_s:,.1f} → {item.predicted_examples_per_s:,.1f}).</i>")
+    return text
 
 
 # ----- the window -----------------------------------------------------------------------------
@@ -133,10 +142,15 @@ class RunWindow(QMainWindow):
     anything with `request_stop()` (and, if it has them, `script`, `args`, `stop_requested`);
     `channel` is where its events arrive."""
 
-    def __init__(self, run, channel: EventChannel, parent: QWidget | None = None):
+    def __init__(self, run, channel: EventChannel, previous: LastRun | None = None,
+                 parent: QWidget | None = None):
+        """`previous`: the last run of the same script (history.py), compared with this
+        one once it ends."""
         super().__init__(parent)
         self.run = run
         self.summary = RunSummary()
+        self.previous = previous
+        self.comparison: Comparison | None = None
         self.bridge = EventBridge(channel, self)
         self._dirty = True
         self._advice_at = 0.0
@@ -197,6 +211,7 @@ class RunWindow(QMainWindow):
         big.setPointSizeF(self.font().pointSizeF() * 1.8)
         big.setBold(True)
         self.verdict_label.setFont(big)
+        self.verdict_label.setToolTip(thresholds_tip())
         self.share_label = QLabel("", objectName="shareLabel", wordWrap=True)
         share_font = QFont(self.font())
         share_font.setPointSizeF(self.font().pointSizeF() * 1.2)
@@ -267,7 +282,10 @@ class RunWindow(QMainWindow):
 
     def _show_advice(self) -> None:
         self._advice_at, self._advice_stale = time.monotonic(), False
-        self.advice_lines = _advice_lines(self.summary)
+        if self.summary.finished is not None and self.previous is not None \
+                and self.comparison is None:
+            self.comparison = history.compare(self.previous, self.summary)
+        self.advice_lines = _advice_lines(self.summary, self.comparison)
         self._set(self.advice_label, "<br><br>".join(self.advice_lines) or
                   "The advice reads the script's steps once training starts.")
 
@@ -323,9 +341,9 @@ class RunWindow(QMainWindow):
         elif summary.errors:
             kind, text = "error", "; ".join(dict.fromkeys(summary.errors))
         elif summary.finished is not None and not summary.steps:
-            kind, text = "info", NO_STEPS_TEXT + (
-                " It raised before training: see its traceback below." if summary.finished.traceback
-                else " Did it call model.fit (or a watched loop)?")
+            kind, text = "info", NEVER_TRAINED + (
+                " It raised before training: see its traceback below."
+                if summary.finished.traceback else "")
         self._set(self.banner, text)
         self.banner.setVisible(bool(text))
         self._banner_kind = kind
@@ -396,7 +414,7 @@ def run_app_for_child(args) -> int:
     run = ChildRun(args.script, list(args.script_args), channel)  # checks the script first
     app = QApplication.instance() or QApplication(sys.argv[:1])
     set_identity(app)
-    window = RunWindow(run, channel)
+    window = RunWindow(run, channel, previous=history.load(str(run.script)))
     previous = {signum: signal.getsignal(signum) for signum in (signal.SIGINT, signal.SIGTERM)}
     run.start()
     window.show()
@@ -412,7 +430,16 @@ def run_app_for_child(args) -> int:
         code = run.wait(STOP_WITHIN_S)  # the window asked it to stop when it closed
         if run.running:
             code = run.stop()
+    _fold_rest(window, channel)
+    history.save(window.summary, advise(window.summary))  # the next run compares with it
     return exit_status(code)
+
+
+def _fold_rest(window: RunWindow, channel: EventChannel) -> None:
+    """Events that came after the window's last frame (the script's last steps, its end),
+    folded in so the run recorded for the next comparison is the whole run."""
+    for event in channel.drain():
+        window.summary.add(event)
 
 
 def _screenshot_when_ready(window: RunWindow, path: Path, after_s: float) -> None:

@@ -18,6 +18,7 @@ from PySide6.QtWidgets import QSizePolicy, QToolTip, QWidget
 
 from pipeviz.core import wording
 from pipeviz.core.watch.events import Stage
+from pipeviz.core.watch.report import PARALLEL_KINDS
 
 from . import theme
 from .diagram import TOKEN, WAITING
@@ -50,8 +51,15 @@ def stage_name(stage: Stage) -> str:
 
 
 def parallelism_text(stage: Stage) -> str:
-    """"parallel 4, autotune": the calls in flight, and who chose them."""
-    return f"parallel {figure(stage.parallelism)}" + (", autotune" if stage.autotuned else "")
+    """"parallel 4, autotune": the calls in flight and who chose them; "serial" for a stage
+    that could run calls in parallel and runs one; "" (no line) where parallelism means
+    nothing (shuffle, cache...), as the --report table reads them (report.PARALLEL_KINDS)."""
+    auto = ", autotune" if stage.autotuned else ""
+    if stage.parallelism is not None:
+        return f"parallel {stage.parallelism}{auto}"
+    if stage.kind.startswith(PARALLEL_KINDS):
+        return f"parallel {DASH}{auto}" if stage.autotuned else "serial"
+    return "autotuned" if stage.autotuned else ""
 
 
 def buffer_text(stage: Stage) -> str:
@@ -74,7 +82,9 @@ def time_text(stage: Stage) -> str:
 def stage_lines(stage: Stage) -> list[str]:
     """Every line a stage's box shows, top to bottom (the buffer bar is drawn beside its
     line)."""
-    lines = [stage_title(stage), stage_name(stage), parallelism_text(stage)]
+    lines = [stage_title(stage), stage_name(stage)]
+    if parallelism_text(stage):
+        lines.append(parallelism_text(stage))
     if stage.kind == "data service" or stage.workers is not None:
         lines.append(f"workers {figure(stage.workers)}")
     if stage.fused_with:

@@ -74,6 +74,22 @@ def run_window(qtbot):
     return window, run, channel
 
 
+def assert_advice_shown(window) -> None:
+    """The advice panel shows core/watch/advice.py's advice for the run, in its order, each
+    with its predicted gain."""
+    from html import escape
+
+    from pipeviz.core.watch.advice import advise
+    items = advise(window.summary)
+    text = window.advice_label.text()
+    assert items, "an input-bound run gets advice"
+    positions = [text.index(escape(item.text)) for item in items]
+    assert positions == sorted(positions)
+    for item in items:
+        if item.predicted_gain is not None:
+            assert f"Predicted: {item.predicted_gain:+.0%} examples/s" in text
+
+
 def feed(qtbot, window, channel, items, until) -> None:
     for event in items:
         channel.put(event)
@@ -102,7 +118,8 @@ def test_header_stages_and_plots_show_the_run(qtbot, run_window):
     assert boxes[1][1:] == ["(unnamed)", "parallel 4, autotune", "buffer 6/8", "2.0 ms per batch"]
     assert boxes[2][1] == "decode" and "11.5 ms per batch" in boxes[2]
     assert "— ms per batch" in boxes[3] and "0 ms per batch" not in " ".join(boxes[3])
-    assert boxes[4][2:4] == ["parallel —, autotune", "buffer —/4"]
+    assert boxes[4][2:4] == ["autotuned", "buffer —/4"]  # a prefetch has no parallelism
+    assert boxes[0][2] == boxes[3][2] == "serial" and boxes[3][3] == "— ms per batch"
     x, y = window.plots.loss_raw.getData()
     assert list(x) == list(range(1, 41)) and y[0] == pytest.approx(2.0)
     assert set(window.plots.metric_items) == {"accuracy"}
@@ -114,9 +131,7 @@ def test_header_stages_and_plots_show_the_run(qtbot, run_window):
     _, wy = window.plots.split_wait.getData()
     assert wy[-1] == pytest.approx(100 * expected.window.input_wait_fraction)
     assert "Epoch 2 (1.5 s)" in window.plots.epoch_label.text()
-    assert "SLOWEST" not in window.advice_label.text()
-    assert "highly input-bound" in window.advice_label.text()
-    assert "Slowest stage: 3 · map “decode”, 11.5 ms per batch" in window.advice_label.text()
+    assert_advice_shown(window)
     assert not window.banner.isVisible() and not window.traceback_box.isVisible()
 
 
@@ -153,12 +168,13 @@ def test_a_script_that_raised_shows_its_traceback_and_stays_readable(qtbot, run_
 
 
 def test_a_script_that_never_trained_says_so(qtbot, run_window):
+    from pipeviz.core.watch.report import NEVER_TRAINED
     from pipeviz.gui.runwindow import NO_STEPS_TEXT
     window, _run, channel = run_window
     feed(qtbot, window, channel, [ScriptStarted("/home/me/train.py", (), 1, 0.0),
                                   ScriptFinished(0, "", 0)], lambda w: w.banner.isVisible())
     assert window.verdict_label.text() == NO_STEPS_TEXT
-    assert NO_STEPS_TEXT in window.banner.text()
+    assert window.banner.text() == NEVER_TRAINED
     assert window.state_label.text() == "finished (exit code 0)"
     assert not window.traceback_box.isVisible()
     from pipeviz.gui.stagediagram import NO_STAGES_TEXT
@@ -184,7 +200,7 @@ def test_autotune_off_note_and_unknown_figures_show_a_dash(qtbot, run_window):
     assert note in window.stage_note.text()
     for lines in window.stages.box_texts():
         assert "— ms per batch" in lines and "SLOWEST" not in lines
-    assert "No stage is marked slowest" in window.advice_label.text()
+    assert_advice_shown(window)
 
 
 def test_closing_asks_the_run_to_stop_without_waiting(qtbot, run_window):
@@ -321,7 +337,7 @@ def test_a_child_that_raises_shows_its_traceback(qtbot, tmp_path):
 NO_STEPS = "no training steps"
 
 
-def test_ctrl_c_closes_the_app_and_ends_the_child_within_3_s(qtbot, tmp_path):
+def test_ctrl_c_closes_the_app_and_ends_the_child_within_3_s(qtbot, tmp_path, monkeypatch):
     """run_app_for_child, as `pipeviz run` calls it: once the window shows steps, SIGINT
     (Ctrl+C) closes it; the child is ended and its exit code returned, within 3 s."""
     import argparse
@@ -334,6 +350,7 @@ def test_ctrl_c_closes_the_app_and_ends_the_child_within_3_s(qtbot, tmp_path):
     from pipeviz.core.watch.runner import STOP_WITHIN_S
     from pipeviz.gui.runwindow import RunWindow, run_app_for_child
 
+    monkeypatch.setenv("PIPEVIZ_CACHE_DIR", str(tmp_path / "cache"))  # the run's record
     script = tmp_path / "train.py"
     script.write_text(TRAIN)
     seen: dict[str, float] = {}
@@ -424,3 +441,47 @@ def test_a_box_s_tooltip_has_its_words_in_full_and_the_tf_data_op(qtbot):
     text = diagram.tooltip_at(second.center().x(), second.center().y())
     assert "fused with batch (MapAndBatch)" in text and "tf.data op: MapAndBatchDataset" in text
     assert diagram.tooltip_at(1, 1) == ""
+
+
+def test_a_finished_run_is_compared_with_the_last_run_of_its_script(qtbot):
+    """Given the last run of the same script (history.py), the advice panel says, once
+    this run ended, how its examples/s and input wait changed (as --report words it)."""
+    from pipeviz.core.watch import history
+    from pipeviz.core.watch.advice import advise
+    from pipeviz.gui.runwindow import RunWindow
+
+    before = RunSummary()
+    for event in [ScriptStarted("/home/me/train.py", (), 1, 0.0),
+                  *(step(i, wait=0.030) for i in range(1, 41))]:
+        before.add(event)
+    previous = history.LastRun("/home/me/train.py", time.time() - 60, before.to_json(),
+                               [a.to_json() for a in advise(before)])
+    channel, run = EventChannel(), FakeRun()
+    window = RunWindow(run, channel, previous=previous)
+    qtbot.addWidget(window)
+    window.show()
+    feed(qtbot, window, channel, events(40), lambda w: w.summary.steps == 40)
+    assert "Since the last run" not in window.advice_label.text()  # not before it ends
+    feed(qtbot, window, channel, [ScriptFinished(0, "", 40)],
+         lambda w: "Since the last run" in w.advice_label.text())
+    after = window.summary.stats.images_per_s
+    assert f"{before.stats.images_per_s:,.1f} -&gt; {after:,.1f} examples/s" in \
+        window.advice_label.text()
+
+
+def test_run_app_records_the_run_for_the_next_comparison(qtbot, tmp_path, monkeypatch):
+    """run_app_for_child loads the script's last run before the window opens and records
+    this one when it ends (the file --report reads too)."""
+    import argparse
+
+    from pipeviz.core.watch import history
+    from pipeviz.gui.runwindow import run_app_for_child
+    monkeypatch.setenv("PIPEVIZ_CACHE_DIR", str(tmp_path / "cache"))
+    script = tmp_path / "train.py"
+    script.write_text(TRAIN)
+    assert history.load(str(script)) is None
+    code = run_app_for_child(argparse.Namespace(script=str(script), script_args=[],
+                                                screenshot=str(tmp_path / "shot.png")))
+    assert code == 0 and (tmp_path / "shot.png").stat().st_size > 10_000
+    last = history.load(str(script))
+    assert last is not None and last.summary["steps"] == 30
