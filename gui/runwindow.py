@@ -37,6 +37,7 @@ from pipeviz.core.watch.summary import RunSummary
 from . import theme
 from .bridge import EventBridge
 from .diagram import WAITING
+from .pages import scrolling
 from .plots import COMPUTE_COLOR, VALIDATION
 from .runplots import RunPlots
 from .stagediagram import NO_STAGES_TEXT, StageDiagram, time_text
@@ -239,10 +240,16 @@ class RunWindow(QMainWindow):
         self.advice_label = QLabel("", objectName="runAdviceText", wordWrap=True,
                                    alignment=Qt.AlignmentFlag.AlignTop)
         self.advice_label.setTextFormat(Qt.TextFormat.RichText)
+        self.advice_label.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
+        page = QWidget()
+        page_layout = QVBoxLayout(page)
+        page_layout.setContentsMargins(0, 0, 4, 0)
+        page_layout.addWidget(self.advice_label)
+        page_layout.addStretch(1)
         box_layout = QVBoxLayout(self.advice_box)
-        box_layout.addWidget(self.advice_label)
-        box_layout.addStretch(1)
-        self.advice_box.setFixedWidth(300)
+        box_layout.setContentsMargins(4, 4, 0, 4)
+        box_layout.addWidget(scrolling(page, "runAdviceScroll"))  # long advice scrolls
+        self.advice_box.setFixedWidth(320)
         row = QWidget()
         layout = QHBoxLayout(row)
         layout.setContentsMargins(0, 0, 0, 0)
@@ -364,10 +371,18 @@ class RunWindow(QMainWindow):
         text = self.summary.finished.traceback if self.summary.finished is not None else ""
         if text and self.traceback.toPlainText() != text:
             self.traceback.setPlainText(text)
-            if self.traceback_box.isHidden():  # room to read it; the plots keep most
+            if self.traceback_box.isHidden():
                 self.traceback_box.show()
-                total = sum(self.lower.sizes())
-                self.lower.setSizes([total * 3 // 5, total * 2 // 5])
+                self._size_traceback(text)
+
+    def _size_traceback(self, text: str) -> None:
+        """As tall as the traceback needs, up to 45% of the space below the stages: the
+        plots stay readable, a long traceback scrolls."""
+        total = sum(self.lower.sizes())
+        line = self.traceback.fontMetrics().lineSpacing()
+        wanted = (text.count("\n") + 7) * line
+        pane = min(wanted, int(total * 0.45))
+        self.lower.setSizes([total - pane, pane])
 
     def changeEvent(self, event) -> None:  # noqa: N802 (Qt API)
         """A new system palette: the coloured words and the banner follow it."""
