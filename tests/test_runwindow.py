@@ -163,6 +163,9 @@ def test_a_script_that_raised_shows_its_traceback_and_stays_readable(qtbot, run_
     assert window.state_label.text().startswith("failed (exit code 1)")
     assert len(window.stages.box_texts()) == 5 and window.stages.isVisible()
     assert window.plots.split_plot.isVisible() and window.plots.split_plot.height() > 60
+    lines = TRACEBACK.count("\n") + 1
+    assert window.traceback.viewport().height() >= lines * window.traceback.fontMetrics().lineSpacing()
+    assert window.traceback_box.height() <= 0.46 * sum(window.lower.sizes())
     assert window.close()
     assert run.stop_calls == 1
 
@@ -218,6 +221,11 @@ def test_the_window_fits_720p_with_the_traceback_shown(qtbot, run_window):
          lambda w: w.traceback_box.isVisible())
     hint = window.minimumSizeHint()
     assert hint.width() <= 1280 and hint.height() <= 720
+    window.resize(1280, 720)
+    qtbot.wait(50)
+    label = window.advice_label
+    assert window.advice_lines and label.height() >= label.heightForWidth(label.width()) - 2, \
+        "all the advice can be scrolled to"
 
 
 def test_stage_words_for_service_fusion_and_wrapping(qtbot):
