@@ -45,9 +45,7 @@ def run_headless(script: str, args: list[str], as_json: bool, report: bool) -> i
     finally:
         signal.signal(signal.SIGINT, previous)
     advice = advice_module.advise(summary)
-    previous_run = history.load(run.script)
-    comparison = history.compare(previous_run, summary) if previous_run else None
-    history.save(run.script, summary, advice)
+    comparison = history.exchange(summary, advice)
     if report or not as_json:
         print(report_module.text_report(summary, comparison, advice),
               file=sys.stderr if as_json else sys.stdout, flush=True)
