@@ -146,7 +146,7 @@ class RunPlots(QWidget):
         self.loss_smooth.setPen(pg.mkPen(theme.semantic(*SMOOTHED), width=2))
         self.val_loss.setSymbolBrush(pg.mkBrush(validation))
         self.val_loss.setSymbolPen(pg.mkPen(theme.background()))
-        for index, (name, item) in enumerate(self.metric_items.items()):
+        for index, item in enumerate(self.metric_items.values()):
             item.setPen(pg.mkPen(theme.semantic(*METRIC_COLORS[index]), width=2))
         for name, item in self.epoch_items.items():
             colour = theme.semantic(*METRIC_COLORS[list(self.metric_items).index(name[len(VAL_PREFIX):])])

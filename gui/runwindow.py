@@ -13,10 +13,10 @@ from __future__ import annotations
 
 import logging
 import os
-from html import escape
 import signal
 import sys
 import time
+from html import escape
 from pathlib import Path
 from typing import Sequence
 
@@ -26,6 +26,7 @@ from PySide6.QtWidgets import (QGroupBox, QHBoxLayout, QLabel, QMainWindow, QPla
                                QSplitter, QVBoxLayout, QWidget)
 
 from pipeviz.core.events import ErrorEvent, EventChannel, StepEvent
+from pipeviz.core.stepstats import HIGHLY_INPUT_BOUND, MODERATELY_INPUT_BOUND, input_verdict
 from pipeviz.core.watch import history
 from pipeviz.core.watch.advice import RunAdvice, advise
 from pipeviz.core.watch.events import EpochLogs, StepMetrics
@@ -40,15 +41,16 @@ from .diagram import WAITING
 from .pages import scrolling
 from .plots import COMPUTE_COLOR, VALIDATION
 from .runplots import RunPlots
-from .stagediagram import NO_STAGES_TEXT, StageDiagram, time_text
+from .stagediagram import NO_STAGES_TEXT, StageDiagram
 
 log = logging.getLogger(__name__)
 
 NO_STEPS_TEXT = "The script ran no training steps."
 ADVICE_EVERY_S = 1.0
 """The advice is re-read this often while steps arrive (and once more when the run ends)."""
-VERDICT_COLORS = {"highly input-bound": WAITING, "moderately input-bound": ((150, 110, 0), (230, 190, 80)),
-                  "not input-bound": ((30, 120, 60), COMPUTE_COLOR)}
+VERDICT_COLORS = {input_verdict(HIGHLY_INPUT_BOUND): WAITING,
+                  input_verdict(MODERATELY_INPUT_BOUND): ((150, 110, 0), (230, 190, 80)),
+                  input_verdict(0.0): ((30, 120, 60), COMPUTE_COLOR)}
 """The verdict's colour backs its words (never alone): orange where the input starves the
 step, amber in between, green where the step computes."""
 BANNER_COLORS = {"stall": WAITING, "error": VALIDATION, "info": ((90, 90, 90), (190, 190, 190))}
