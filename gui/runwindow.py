@@ -70,7 +70,8 @@ def command_text(script: str | None, argv: Sequence[str]) -> str:
 
 def run_state(summary: RunSummary, stop_requested: bool) -> str:
     """starting / training / stalled while the script runs; finished (exit code 0) / failed
-    (exit code n) / stopped once it ended (stopped: pipeviz ended it on request)."""
+    (exit code n) / ended by signal n / stopped once it ended (stopped: pipeviz ended it on
+    request)."""
     done = summary.finished
     if done is None:
         if stop_requested:
@@ -80,6 +81,8 @@ def run_state(summary: RunSummary, stop_requested: bool) -> str:
         return "training" if summary.steps or summary.fit is not None else "starting"
     if stop_requested:
         return f"stopped (exit code {done.exit_code})"
+    if done.exit_code < 0:  # killed from outside (the OOM killer, a kill): no exit code
+        return f"ended by signal {-done.exit_code}"
     return "finished (exit code 0)" if done.exit_code == 0 else f"failed (exit code {done.exit_code})"
 
 

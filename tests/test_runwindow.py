@@ -247,6 +247,18 @@ def test_stage_words_for_service_fusion_and_wrapping(qtbot):
     assert diagram.heightForWidth(1280) > diagram.heightForWidth(1920)
 
 
+def test_run_states_in_words():
+    from pipeviz.gui.runwindow import run_state
+    summary = RunSummary()
+    assert run_state(summary, False) == "starting"
+    summary.add(FitStarted(0.0))
+    assert run_state(summary, False) == "training"
+    assert run_state(summary, True) == "stopping"
+    summary.add(ScriptFinished(-9))
+    assert run_state(summary, False) == "ended by signal 9"
+    assert run_state(summary, True) == "stopped (exit code -9)"
+
+
 def test_exit_status_reads_signals_as_a_shell_does():
     from pipeviz.gui.runwindow import exit_status
     assert [exit_status(c) for c in (0, 3, -2, -9, None)] == [0, 3, 130, 137, 1]
