@@ -63,6 +63,11 @@ def _add_run(subparsers) -> None:
     run.add_argument("--json", action="store_true",
                      help="no window: print one JSON object when it ends (the script's own "
                           "output goes to stderr)")
+    run.add_argument("--screenshot", metavar="PATH", type=Path,
+                     help="save a PNG of the window when the script ends (or --train-seconds "
+                          "after its first step), then close it")
+    run.add_argument("--train-seconds", type=float, default=20.0, metavar="N",
+                     help="with --screenshot: seconds of training first (20)")
     run.add_argument("script", help="the training script (a .py file)")
     run.add_argument("script_args", nargs=argparse.REMAINDER, metavar="...",
                      help="arguments for the script")
@@ -84,6 +89,11 @@ def build_parser() -> argparse.ArgumentParser:
     subparsers = parser.add_subparsers(dest="command")
     _add_bench(subparsers)
     _add_run(subparsers)
+    subparsers.add_parser(
+        "view", help="a window for pipeviz.watch() in a notebook or script",
+        description="Open a window that waits for a script using pipeviz.watch(model, dataset) "
+                    "to connect; pipeviz.watch starts it by itself when it is not run under "
+                    "`pipeviz run`. Prints the address it listens on.")
     return parser
 
 
@@ -109,9 +119,14 @@ def _bench(args: argparse.Namespace, parser: argparse.ArgumentParser) -> int:
     return 0
 
 
-def _run(args: argparse.Namespace) -> int:
+def _run(args: argparse.Namespace, parser: argparse.ArgumentParser) -> int:
     """`pipeviz run`: the script's exit code; 2 with one line when it cannot be run."""
     from pipeviz.core.watch.runner import ScriptError, check_script
+
+    _check_output_folder(parser, "--screenshot", args.screenshot)
+    if not (math.isfinite(args.train_seconds) and 0 <= args.train_seconds <= 3600):
+        parser.error(f"--train-seconds: {args.train_seconds} is out of range: use 0 to 3600")
+    args.screenshot_after_s = args.train_seconds
 
     try:
         check_script(args.script)
@@ -224,7 +239,11 @@ def _main(argv: list[str] | None) -> int:
         gc.freeze()
         return status
     if args.command == "run":
-        return _run(args)
+        return _run(args, parser)
+    if args.command == "view":
+        from pipeviz.gui.runwindow import run_app_for_view
+
+        return run_app_for_view()
     _check_app_args(args, parser)
     try:
         from pipeviz.gui.app import run_app

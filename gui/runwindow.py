@@ -483,3 +483,27 @@ def _screenshot_when_ready(window: RunWindow, path: Path, after_s: float) -> Non
     timer = QTimer(window)
     timer.timeout.connect(check)
     timer.start(250)
+
+
+def run_app_for_view() -> int:
+    """`pipeviz view`: a window that waits for a script to connect (`pipeviz.watch` in a
+    notebook or a plain `python train.py` starts it). Prints "address token" on stdout once
+    it listens, the one line the script reads; closing the window stops the watching, not
+    the script's training."""
+    from PySide6.QtWidgets import QApplication
+
+    from pipeviz.core.watch.runner import Listener
+
+    from .app import _close_on_signals, set_identity
+
+    channel = EventChannel(lossy_capacity=1 << 16)
+    listener = Listener(channel)
+    app = QApplication.instance() or QApplication(sys.argv[:1])
+    set_identity(app)
+    window = RunWindow(listener, channel)
+    print(listener.start(), flush=True)
+    window.show()
+    _close_on_signals(window)
+    app.exec()
+    listener.stop()
+    return 0

@@ -157,6 +157,14 @@ class Sender:
             pass
 
 
+def _lines(stream):
+    """The stream's lines until it ends or its socket is shut down under it."""
+    try:
+        yield from stream
+    except (OSError, ValueError):
+        return
+
+
 class Receiver:
     """The parent's end: listen on localhost, accept the child with the right token and
     hand each decoded event to `on_event` (from the receiver's own thread)."""
@@ -167,6 +175,7 @@ class Receiver:
         self._on_event = on_event
         self._token = token
         self.bad_lines = 0
+        self._conn: socket.socket | None = None
         self.connected = threading.Event()
         self._thread = threading.Thread(target=self._run, name="pipeviz-receiver", daemon=True)
         self._thread.start()
@@ -186,8 +195,9 @@ class Receiver:
                 if token != self._token:
                     continue  # not our child
                 conn.settimeout(None)
+                self._conn = conn
                 self.connected.set()
-                for line in stream:
+                for line in _lines(stream):
                     try:
                         self._on_event(decode(line))
                     except ValueError as exc:
@@ -196,10 +206,19 @@ class Receiver:
             return
 
     def close(self) -> None:
-        try:
-            self._server.close()
-        except OSError:
-            pass
+        """Stop listening, and stop reading a connected child (its sends then fail, and it
+        trains on unwatched). shutdown() first: close() alone does not wake accept()."""
+        for sock in (self._server, self._conn):
+            if sock is None:
+                continue
+            try:
+                sock.shutdown(socket.SHUT_RDWR)
+            except OSError:
+                pass
+            try:
+                sock.close()
+            except OSError:
+                pass
 
     def join(self, timeout: float | None = None) -> None:
         """Wait until the child closed its end and every line was handed on."""
