@@ -298,7 +298,7 @@ def _bare(w: Written, workers) -> Stage:
     return Stage(w.position, w.kind, w.op, w.name, parallelism=_written_parallelism(w),
                  autotuned=w.num_parallel_calls == AUTOTUNE,
                  buffer_size=w.buffer_size if (w.buffer_size or 0) > 0 else None,
-                 elements=0, workers=_workers(w, workers))
+                 workers=_workers(w, workers))
 
 
 def _written_parallelism(w: Written) -> int | None:
