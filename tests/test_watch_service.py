@@ -3,12 +3,14 @@ workers in subprocesses; the stage, its worker count, and a killed worker named 
 watch. Plus the stall watch's threshold and its words for a local pipeline."""
 from __future__ import annotations
 
+import re
 import signal
 import socket
 import subprocess
 import sys
 import threading
 import time
+from pathlib import Path
 
 import pytest
 
@@ -32,10 +34,15 @@ worker.join()
 """
 
 
-def _free_port() -> int:
-    with socket.socket() as s:
+def _free_ports(count: int) -> list[int]:
+    """Distinct free ports, held open together while chosen."""
+    sockets = [socket.socket() for _ in range(count)]
+    for s in sockets:
         s.bind(("localhost", 0))
-        return s.getsockname()[1]
+    ports = [s.getsockname()[1] for s in sockets]
+    for s in sockets:
+        s.close()
+    return ports
 
 
 @pytest.fixture(scope="module")
@@ -46,7 +53,7 @@ def service():
     dispatcher = tf.data.experimental.service.DispatchServer(
         tf.data.experimental.service.DispatcherConfig(port=0))
     address = dispatcher.target.split("://")[1]
-    ports = [_free_port(), _free_port()]
+    ports = _free_ports(2)
     process = subprocess.Popen([sys.executable, "-c", WORKER, address, str(ports[0])],
                                stdout=subprocess.PIPE, stderr=subprocess.DEVNULL)
     try:
@@ -87,7 +94,7 @@ def test_the_data_service_stage_its_dispatcher_and_workers(service):
 
 
 def test_a_dispatcher_that_is_not_there_gives_none_not_a_guess():
-    port = _free_port()
+    port, = _free_ports(1)
     assert dispatcher_workers(f"localhost:{port}", timeout_s=0.5) is None
     assert not answers(f"localhost:{port}")
 
@@ -158,3 +165,51 @@ def test_a_local_pipeline_s_stall_names_the_empty_slowest_stage():
               Stage(4, "prefetch", "Prefetch", buffer_size=2, buffered=0))
     detail = pipeline_detail(stages, 12.0)
     assert detail == "no batch for 12 s; stage 2: map 'decode' holds nothing ready"
+
+
+EXAMPLE = Path(__file__).resolve().parents[1] / "examples" / "data_service.py"
+
+
+def _children_of(pid: int) -> list[int]:
+    """Processes started with `--parent pid` (the example's workers), from /proc."""
+    found = []
+    for entry in Path("/proc").iterdir():
+        try:
+            argv = (entry / "cmdline").read_bytes().split(b"\0")
+        except OSError:
+            continue
+        if b"--parent" in argv and argv[argv.index(b"--parent") + 1] == str(pid).encode():
+            found.append(int(entry.name))
+    return found
+
+
+@pytest.mark.skipif(not Path("/proc").is_dir(), reason="reads /proc")
+def test_the_example_stalls_when_its_worker_dies_and_ctrl_c_ends_it_and_its_workers():
+    """examples/data_service.py --kill-worker-after-steps: training stops (TensorFlow waits
+    for the dead worker), yet SIGINT ends the script and its workers within seconds."""
+    process = subprocess.Popen(
+        [sys.executable, str(EXAMPLE), "--images", "1024", "--batch", "32", "--epochs", "1",
+         "--kill-worker-after-steps", "3"],
+        stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True)
+    lines = []
+    threading.Thread(target=lambda: lines.extend(process.stdout), daemon=True).start()
+    try:
+        deadline = time.time() + 60
+        while not any(x.startswith("killed") for x in lines) and time.time() < deadline:
+            assert process.poll() is None, "".join(lines)
+            time.sleep(0.1)
+        assert any(x.startswith("killed") for x in lines), "".join(lines)
+        assert len(_children_of(process.pid)) >= 1
+        time.sleep(4)  # the epoch's 32 steps take about 2 s: it has stalled
+        epoch_ended = [x for x in lines if re.match(r"\d+/\d+ - |trained", x)]
+        assert process.poll() is None and not epoch_ended, "".join(lines)
+        process.send_signal(signal.SIGINT)
+        assert process.wait(timeout=8) == 130
+        deadline = time.time() + 3
+        while _children_of(process.pid) and time.time() < deadline:
+            time.sleep(0.1)
+        assert _children_of(process.pid) == []
+    finally:
+        if process.poll() is None:
+            process.kill()
+            process.wait()
