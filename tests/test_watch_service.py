@@ -19,8 +19,8 @@ tf = pytest.importorskip("tensorflow")
 from pipeviz.core.watch.events import Stage  # noqa: E402
 from pipeviz.core.watch.service import (MIN_STALL_S, ServiceWorkers, StallWatch,  # noqa: E402
                                         answers, dispatcher_workers, median_step_s,
-                                        pipeline_detail)
-from pipeviz.core.watch.stages import read_stages, written_stages  # noqa: E402
+                                        pipeline_detail, served_stages)
+from pipeviz.core.watch.stages import Written, read_stages, written_stages  # noqa: E402
 
 WORKER = """
 import sys
@@ -85,6 +85,9 @@ def test_the_data_service_stage_its_dispatcher_and_workers(service):
     assert [w.kind for w in written] == ["data service", "prefetch"]
     assert written[0].address == address and written[0].processing_mode == "OFF"
     assert sorted(dispatcher_workers(address)) == sorted(f"localhost:{p}" for p in ports)
+    served = served_stages(written[0])
+    assert [(w.kind, w.name) for w in served] == [("source: range", ""), ("map", "inc"),
+                                                  ("batch", "")]
     iterator = iter(dataset)
     for _ in range(5):
         next(iterator)
@@ -96,6 +99,9 @@ def test_the_data_service_stage_its_dispatcher_and_workers(service):
 def test_a_dispatcher_that_is_not_there_gives_none_not_a_guess():
     port, = _free_ports(1)
     assert dispatcher_workers(f"localhost:{port}", timeout_s=0.5) is None
+    lost = Written(1, "data service", "DataServiceDatasetV4", address=f"localhost:{port}",
+                   dataset_id="1000")
+    assert served_stages(lost, timeout_s=0.5) is None
     assert not answers(f"localhost:{port}")
 
 

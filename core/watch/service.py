@@ -12,7 +12,9 @@ The dispatcher is asked by its gRPC method `GetWorkers`
 `repeated WorkerInfo{string address = 1}`). TensorFlow ships no Python binding for it that
 works outside the dispatcher's own process (`DispatchServer.num_workers` only there), so the
 empty request is sent with grpcio (a TensorFlow dependency) and the two-level reply decoded
-by hand; any failure gives None ("not known"), never a guess.
+by hand; any failure gives None ("not known"), never a guess. The same way, `GetDatasetDef`
+gives the graph of the pipeline the workers run, so its stages can be listed
+(`served_stages`).
 """
 from __future__ import annotations
 
@@ -26,6 +28,7 @@ from .events import InputStalled, Stage
 from .stages import Written, describe
 
 GET_WORKERS = "/tensorflow.data.DispatcherService/GetWorkers"
+GET_DATASET_DEF = "/tensorflow.data.DispatcherService/GetDatasetDef"
 MIN_STALL_S = 10.0
 STALL_STEPS = 20
 """A stall is `max(MIN_STALL_S, STALL_STEPS x the median step)` without a step ending:
@@ -36,22 +39,67 @@ PROBE_TIMEOUT_S = 0.5
 def dispatcher_workers(address: str, timeout_s: float = 1.0) -> list[str] | None:
     """The addresses of the workers registered with the dispatcher at `address`
     ("localhost:5050" or "grpc://localhost:5050"); None if it cannot be asked."""
-    try:
-        import grpc
-    except ImportError:
-        return None
-    target = address.split("://", 1)[-1]
-    try:
-        with grpc.insecure_channel(target) as channel:
-            call = channel.unary_unary(GET_WORKERS, request_serializer=lambda m: m,
-                                       response_deserializer=lambda b: b)
-            reply = call(b"", timeout=timeout_s)
-    except grpc.RpcError:
+    reply = _call(address, GET_WORKERS, b"", timeout_s)
+    if reply is None:
         return None
     try:
         return [_string_field(info, 1) for number, info in _fields(reply) if number == 1]
     except (IndexError, ValueError):
         return None
+
+
+def served_stages(service: Written, timeout_s: float = 1.0) -> list[Written] | None:
+    """The stages the workers run for a "data service" stage (positions from 1 on the
+    workers' side), from the graph the dispatcher keeps of the registered dataset
+    (`DispatcherService.GetDatasetDef`: `GetDatasetDefResponse{DatasetDef dataset_def = 1}`,
+    `DatasetDef{GraphDef graph = 1}`); None if the dispatcher cannot tell. Their live
+    figures stay on the workers: the consumer's tf.data model does not have them."""
+    if not service.address or not service.dataset_id:
+        return None
+    request = _string_message(1, service.dataset_id.encode())
+    reply = _call(service.address, GET_DATASET_DEF, request, timeout_s)
+    if reply is None:
+        return None
+    from tensorflow.core.framework import graph_pb2
+
+    from .stages import graph_stages
+
+    try:
+        definition = next(v for n, v in _fields(reply) if n == 1)
+        graph = graph_pb2.GraphDef()
+        graph.ParseFromString(next(v for n, v in _fields(definition) if n == 1))
+        return graph_stages(graph)
+    except (StopIteration, IndexError, ValueError):
+        return None
+
+
+def _call(address: str, method: str, request: bytes, timeout_s: float) -> bytes | None:
+    """One unary gRPC call with raw bytes each way; None when it fails."""
+    try:
+        import grpc
+    except ImportError:
+        return None
+    try:
+        with grpc.insecure_channel(address.split("://", 1)[-1]) as channel:
+            call = channel.unary_unary(method, request_serializer=lambda m: m,
+                                       response_deserializer=lambda b: b)
+            return call(request, timeout=timeout_s)
+    except grpc.RpcError:
+        return None
+
+
+def _string_message(number: int, value: bytes) -> bytes:
+    """A protobuf message holding one length-delimited field."""
+    return _encode_varint(number << 3 | 2) + _encode_varint(len(value)) + value
+
+
+def _encode_varint(value: int) -> bytes:
+    out = bytearray()
+    while True:
+        byte, value = value & 0x7F, value >> 7
+        out.append(byte | (0x80 if value else 0))
+        if not value:
+            return bytes(out)
 
 
 def _fields(data: bytes) -> Iterable[tuple[int, bytes]]:

@@ -79,6 +79,8 @@ class Written:
     """tf.data service: the dispatcher's address ("localhost:5050")."""
     processing_mode: str = ""
     """tf.data service: the sharding policy ("OFF" for parallel epochs, "DYNAMIC"...)."""
+    dataset_id: str = ""
+    """tf.data service: the id the dispatcher knows the workers' pipeline by."""
 
 
 def describe(stage) -> str:
@@ -118,10 +120,16 @@ def written_stages(dataset, skip_tail: int = 0) -> list[Written]:
 
     graph = graph_pb2.GraphDef()
     graph.ParseFromString(dataset._as_serialized_graph().numpy())
+    return graph_stages(graph, skip_tail)
+
+
+def graph_stages(graph, skip_tail: int = 0) -> list[Written]:
+    """`written_stages` of a dataset's GraphDef (also what a tf.data service dispatcher
+    holds of a registered dataset, see service.served_stages)."""
     nodes = {node.name: node for node in graph.node}
     functions = {f.signature.name: f for f in graph.library.function}
     chain = _main_chain(nodes, functions)[skip_tail:]
-    kept = [node for node in chain if _is_users(node, nodes)]
+    kept = [node for node in chain if _is_users(node, nodes, functions)]
     kept.reverse()
     return [_written(i + 1, node, nodes, functions) for i, node in enumerate(kept)]
 
@@ -150,11 +158,18 @@ def _is_dataset(node) -> bool:
     return "Dataset" in node.op
 
 
-def _is_users(node, nodes) -> bool:
-    """Not bookkeeping, not pipeviz's, not the uncompress map tf.data service adds."""
+def _is_users(node, nodes, functions) -> bool:
+    """Not bookkeeping, not pipeviz's, not the maps tf.data service adds to compress and
+    uncompress what the workers send."""
     if node.op in BOOKKEEPING_OPS or _named_pipeviz(node):
         return False
-    return not _service_uncompress(node, nodes)
+    return not (_service_uncompress(node, nodes) or _service_compress(node, functions))
+
+
+def _service_compress(node, functions) -> bool:
+    """The map `distribute` appends to the workers' pipeline (its function compresses)."""
+    function = functions.get(node.attr["f"].func.name) if "f" in node.attr else None
+    return function is not None and any(n.op == "CompressElement" for n in function.node_def)
 
 
 def _service_uncompress(node, nodes) -> bool:
@@ -197,13 +212,14 @@ def _written(position: int, node, nodes, functions) -> Written:
     buffer_size = args.get("buffer_size")
     params = {k: args[k] for k in ("batch_size", "cycle_length", "block_length", "count")
               if k in args}
-    address, mode = "", ""
+    service = {}
     if kind == "data service":
-        address = _text(args.get("address"))
-        mode = _processing_mode(args.get("processing_mode"))
+        service = {"address": _text(args.get("address")),
+                   "processing_mode": _processing_mode(args.get("processing_mode")),
+                   "dataset_id": _text(args.get("dataset_id"))}
     return Written(position, kind, node.op, _name(node),
                    None if parallel is None else int(parallel),
-                   None if buffer_size is None else int(buffer_size), params, address, mode)
+                   None if buffer_size is None else int(buffer_size), params, **service)
 
 
 def _const_args(node, nodes) -> dict:
