@@ -172,3 +172,41 @@ def test_reading_from_another_thread_while_training_iterates_is_safe():
     assert not errors and len(reads) == 300
     assert all(r.note == "" for r in reads)
     assert np.all(np.diff([r.stages[1].elements for r in reads]) >= 0)
+
+
+def test_file_and_generator_sources_are_one_stage_each(tmp_path):
+    """TextLineDataset(files) and from_generator are written as a flat map over file names
+    (or a generator id); the script wrote one source stage, and it gets the flat map's
+    figures."""
+    lines = tmp_path / "lines.txt"
+    lines.write_text("\n".join(f"line number {i}" for i in range(300)))
+    text = (tf.data.TextLineDataset([str(lines)]).map(tf.strings.length, name="length")
+            .batch(4))
+    written = written_stages(text)
+    assert [w.kind for w in written] == ["source: text lines", "map", "batch"]
+    stages = read_stages(_run(text, 10), written).stages
+    assert stages[0].op == "FlatMap" and stages[0].elements >= 40
+
+    def numbers():
+        yield from range(300)
+
+    generated = tf.data.Dataset.from_generator(
+        numbers, output_signature=tf.TensorSpec([], tf.int64)).batch(4)
+    written = written_stages(generated)
+    assert [w.kind for w in written] == ["source: generator", "batch"]
+    stages = read_stages(_run(generated, 10), written).stages
+    assert stages[0].elements >= 40 and stages[0].time_ms is not None
+
+
+def test_take_repeat_skip_and_unbatch_find_their_renamed_nodes():
+    """tf.data's model names them FiniteTake, FiniteRepeat, FiniteSkip; unbatch's own
+    densifying map is no stage of the script's."""
+    dataset = (tf.data.Dataset.range(400).skip(3).batch(4).unbatch().batch(8).repeat(2)
+               .take(60))
+    written = written_stages(dataset)
+    assert [w.kind for w in written] == ["source: range", "skip", "batch", "unbatch", "batch",
+                                         "repeat", "take"]
+    stages = read_stages(_run(dataset, 20), written).stages
+    assert [s.op for s in stages] == ["Range", "FiniteSkip", "BatchV2", "Unbatch", "BatchV2",
+                                      "FiniteRepeat", "FiniteTake"]
+    assert written[6].params["count"] == 60

@@ -43,14 +43,15 @@ _KINDS = {
     "Batch": "batch", "ParallelBatch": "batch", "PaddedBatch": "padded batch",
     "Prefetch": "prefetch", "Cache": "cache", "MemoryCache": "cache", "FileCache": "cache",
     "Shuffle": "shuffle", "ShuffleAndRepeat": "shuffle and repeat",
-    "Filter": "filter", "ParallelFilter": "filter", "Repeat": "repeat",
-    "ForeverRepeat": "repeat", "Take": "take", "Skip": "skip", "Unbatch": "unbatch",
+    "Filter": "filter", "ParallelFilter": "filter", "Repeat": "repeat", "Take": "take", "Skip": "skip", "Unbatch": "unbatch",
     "Zip": "zip", "Concatenate": "concatenate", "DataService": "data service",
     "Range": "source: range", "TensorSlice": "source: tensor slices",
     "Tensor": "source: tensors", "FromTensor": "source: tensors",
     "TFRecord": "source: TFRecord files", "TextLine": "source: text lines",
     "FixedLengthRecord": "source: fixed-length records", "Generator": "source: generator",
 }
+_READERS = frozenset({"source: TFRecord files", "source: text lines",
+                      "source: fixed-length records", "source: generator"})
 _COVERS = {"map and batch": ("map", "batch", "map and batch"),
            "shuffle and repeat": ("shuffle", "repeat", "shuffle and repeat")}
 """A fused node of tf.data's model runs each of these written kinds."""
@@ -101,9 +102,9 @@ def kind_of(op: str) -> str:
 def base_of(op: str) -> str:
     """The op without prefix, "Dataset" and version: "ExperimentalMapAndBatchDatasetV2" ->
     "MapAndBatch"; model nodes are named the same way without "Dataset"."""
-    base = re.sub(r"^Experimental", "", op)
-    base = re.sub(r"(V\d+)$", "", base)
-    return re.sub(r"Dataset$", "", base)
+    base = re.sub(r"^(Experimental|Finite|Forever|Infinite|Empty)(?=[A-Z])", "", op)
+    base = re.sub(r"Dataset$", "", re.sub(r"(V\d+)$", "", base))
+    return base or op
 
 
 # ---------------------------------------------------------------- the written pipeline
@@ -141,8 +142,8 @@ def _main_chain(nodes, functions) -> list:
     chain = []
     while node is not None:
         chain.append(node)
-        if _generator_flat_map(node, functions):
-            break  # from_generator: the flat map over a GeneratorDataset is the source
+        if _reader_flat_map(node, functions):
+            break  # the flat map over the file names (or generator id) is the source
         inputs = _dataset_inputs(node, nodes)
         users = [n for n in inputs if not _named_pipeviz(n)]
         node = (users or inputs or [None])[0]
@@ -160,8 +161,11 @@ def _is_dataset(node) -> bool:
 
 def _is_users(node, nodes, functions) -> bool:
     """Not bookkeeping, not pipeviz's, not the maps tf.data service adds to compress and
-    uncompress what the workers send."""
+    uncompress what the workers send, not the map `unbatch()` adds to make ragged or sparse
+    elements dense (its function is "..._map_normalize_...")."""
     if node.op in BOOKKEEPING_OPS or _named_pipeviz(node):
+        return False
+    if "_map_normalize_" in node.attr["f"].func.name:
         return False
     return not (_service_uncompress(node, nodes) or _service_compress(node, functions))
 
@@ -197,17 +201,20 @@ def _name(node) -> str:
     return "" if _AUTO_NAME.match(name) else name
 
 
-def _generator_flat_map(node, functions) -> bool:
-    """`from_generator` is a flat map whose function makes a GeneratorDataset."""
+def _reader_flat_map(node, functions) -> str:
+    """The source kind of a flat map that reads: `from_generator`, `TextLineDataset(files)`,
+    `TFRecordDataset(files)` are written as a flat map over the file names (or a generator
+    id) whose function makes the reader; "" for any other node."""
     if base_of(node.op) != "FlatMap":
-        return False
+        return ""
     function = functions.get(node.attr["f"].func.name)
-    return function is not None and any(n.op == "GeneratorDataset" for n in function.node_def)
+    readers = [kind_of(n.op) for n in function.node_def] if function is not None else []
+    return next((k for k in readers if k in _READERS), "")
 
 
 def _written(position: int, node, nodes, functions) -> Written:
     args = _const_args(node, nodes)
-    kind = "source: generator" if _generator_flat_map(node, functions) else kind_of(node.op)
+    kind = _reader_flat_map(node, functions) or kind_of(node.op)
     parallel = args.get("num_parallel_calls")
     buffer_size = args.get("buffer_size")
     params = {k: args[k] for k in ("batch_size", "cycle_length", "block_length", "count")
@@ -420,7 +427,7 @@ def align(nodes: dict, output: int, written: list[Written]) -> dict[int, int]:
         node = nodes[node_id]
         inputs = list(node.inputs) or [None]
         options = [best(node_id, j + 1, used)]  # the written stage is not in the model
-        covers = _covers(node)
+        covers = _covers(node, nodes)
         kind = wanted[j].kind
         if kind in covers and kind not in used:
             stay = best(node_id, j + 1, used | {kind})  # a fused node runs the next too
@@ -436,9 +443,13 @@ def align(nodes: dict, output: int, written: list[Written]) -> dict[int, int]:
     return dict(best(output, 0, frozenset())[2])
 
 
-def _covers(node) -> tuple[str, ...]:
-    """The written kinds a model node can run."""
+def _covers(node, nodes) -> tuple[str, ...]:
+    """The written kinds a model node can run; a flat map also the reader its per-file
+    inputs are (TextLine, TFRecord, Generator)."""
     if node.name in _NOT_STAGES:
         return ()
     kind = kind_of(node.name)
+    if kind == "flat map":
+        inner = [kind_of(nodes[i].name) for i in node.inputs[1:] if i in nodes]
+        return (kind, *(k for k in inner if k in _READERS))
     return _COVERS.get(kind, (kind,))
