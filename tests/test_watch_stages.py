@@ -210,3 +210,25 @@ def test_take_repeat_skip_and_unbatch_find_their_renamed_nodes():
     assert [s.op for s in stages] == ["Range", "FiniteSkip", "BatchV2", "Unbatch", "BatchV2",
                                       "FiniteRepeat", "FiniteTake"]
     assert written[6].params["count"] == 60
+
+
+def test_alignment_under_keras_s_prefetch_and_pipeviz_s_stamp_zip():
+    """The model of the iterator `pipeviz run` reads in a Keras fit (seen there): Keras's
+    prefetch and pipeviz's stamp map on top, the zip with the clock, then the user's
+    prefetch, map+batch fused and a serial map. Each user stage finds its own node."""
+    from tensorflow.core.framework import model_pb2
+
+    from pipeviz.core.watch.stages import Written, align
+
+    seen = [(1, "Root", [2]), (2, "Prefetch", [3]), (3, "Map", [4]), (4, "Zip", [5, 8]),
+            (5, "Map", [6]), (6, "ForeverRepeat", [74]), (74, "FromTensor", []),
+            (8, "Prefetch", [9]), (9, "MapAndBatch", [10]), (10, "Map", [11]),
+            (11, "TensorSlice", [])]
+    nodes = {}
+    for node_id, name, inputs in seen:
+        nodes[node_id] = model_pb2.ModelProto.Node(id=node_id, name=name, inputs=inputs)
+    written = [Written(1, "source: tensor slices", "TensorSliceDataset"),
+               Written(2, "map", "MapDataset", "decode"),
+               Written(3, "map", "ParallelMapDatasetV2", "augment"),
+               Written(4, "batch", "BatchDatasetV2"), Written(5, "prefetch", "PrefetchDataset")]
+    assert align(nodes, 1, written) == {5: 8, 4: 9, 3: 9, 2: 10, 1: 11}
