@@ -232,3 +232,12 @@ def test_alignment_under_keras_s_prefetch_and_pipeviz_s_stamp_zip():
                Written(3, "map", "ParallelMapDatasetV2", "augment"),
                Written(4, "batch", "BatchDatasetV2"), Written(5, "prefetch", "PrefetchDataset")]
     assert align(nodes, 1, written) == {5: 8, 4: 9, 3: 9, 2: 10, 1: 11}
+
+
+def test_something_that_is_not_a_tf_data_iterator_says_so_instead_of_raising():
+    """The sampling thread must not die on an odd iterator (a distributed one, say)."""
+    written = written_stages(tf.data.Dataset.range(10).batch(2))
+    sample = read_stages(object(), written)
+    assert sample.note.startswith("tf.data's model of the iterator could not be read")
+    assert [s.kind for s in sample.stages] == ["source: range", "batch"]
+    assert all(s.time_ms is None for s in sample.stages)

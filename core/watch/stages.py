@@ -297,7 +297,14 @@ def read_stages(iterator, written: list[Written], batches_delivered: int | None 
         proto = tf.data.experimental.get_model_proto(iterator)
     except tf.errors.NotFoundError:
         return StagesSampled(t, tuple(_bare(w, workers) for w in written), AUTOTUNE_OFF_NOTE)
+    except (tf.errors.OpError, TypeError, ValueError) as error:  # e.g. not an owned iterator
+        note = f"tf.data's model of the iterator could not be read: {_first_line(error)}"
+        return StagesSampled(t, tuple(_bare(w, workers) for w in written), note)
     return StagesSampled(t, tuple(live_stages(proto, written, batches_delivered, workers)))
+
+
+def _first_line(error: Exception) -> str:
+    return (str(error).strip().splitlines() or [type(error).__name__])[0]
 
 
 def live_stages(proto, written: list[Written], batches_delivered: int | None = None,
