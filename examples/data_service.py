@@ -15,7 +15,7 @@ The data are made up on the workers: noisy 32x32 striped patterns, four classes,
 stripe angle, each image drawn from its own index (stateless random ops), so nothing is read
 from disk or the network and every run sees the same images.
 
-    python examples/data_service.py                                  # about a minute here
+    python examples/data_service.py                                  # about 40 s here
     pipeviz run examples/data_service.py                             # the same, watched
     pipeviz run examples/data_service.py --kill-worker-after-steps 30   # a worker dies
 
