@@ -41,8 +41,8 @@ class Stage:
     ms_per_batch: float | None = None
     """Its own processing time per batch the pipeline delivered, divided by its parallelism:
     the wall time it needs per training step. The largest is the slowest stage."""
-    elements: int = 0
-    """Elements it has produced so far."""
+    elements: int | None = None
+    """Elements it has produced so far (None when not read)."""
     fused_with: str = ""
     workers: int | None = None
     """tf.data service: how many workers serve it (None when not known)."""
