@@ -8,11 +8,11 @@ long before the step (tens of ms on a CPU) ends: pipeviz must call it not input-
 
 The truth (--truth): after the fit, input_truth.measure (in this folder) times the same
 number of steps with the same model on this pipeline and on those batches held in memory,
-alternately, 3 rounds, medians; input_wait_share = 1 - in_memory / pipeline, clamped at 0
-(see input_truth.py). Printed as one JSON object on the last line of stdout.
+in turn, 7 rounds: input_wait_share is the median of the rounds' 1 - in_memory / pipeline,
+clamped at 0 (see input_truth.py). Printed as one JSON object on the last line of stdout.
 
     python benchmarks/scripts/in_memory_heavy.py             # ~15 s
-    python benchmarks/scripts/in_memory_heavy.py --truth     # ~30 s, last line JSON
+    python benchmarks/scripts/in_memory_heavy.py --truth     # ~50 s, last line JSON
     pipeviz run --report --json benchmarks/scripts/in_memory_heavy.py
 """
 from __future__ import annotations

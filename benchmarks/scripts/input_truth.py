@@ -12,10 +12,14 @@ the same model trains `steps` more steps (one fit of one epoch each), alternatel
 
 `rounds` times each. Each fit is timed from the end of its first step to the end of its last
 (a callback's wall clock at each batch end), so what a fit call costs once (setup, a new
-iterator, a shuffle buffer filled) is left out: the steady state per step. The median of each
-is kept. What the step spends waiting for its input is the difference: input_wait_share =
-1 - in_memory / pipeline. It is the time fit would save if the input were free, the quantity
-pipeviz's verdict is about, measured from wall clocks alone. The last line printed is one JSON object. Other scripts import `measure`.
+iterator, a shuffle buffer filled) is left out: the steady state per step. What the step
+spends waiting for its input is the difference: each round's pair gives a share
+1 - in_memory / pipeline, and input_wait_share is the median of the rounds' shares (clamped
+at 0; share_low_high gives their range, the noise). It is the time fit would save if the
+input were free, the quantity pipeviz's verdict is about, measured from wall clocks alone.
+Pairs, not two medians, because the two runs of a pair see the same load from other
+processes (under a load of 4 on 2 cores, one round can run 50% slower than the next). The last line printed is one
+JSON object. Other scripts import `measure`.
 
 The model keeps learning while it is timed; that changes its weights, not the cost of a step.
 Where the input pipeline and the model compete for the same CPU cores, the in-memory run also
@@ -48,10 +52,10 @@ def _seconds_per_step(model, dataset, steps: int) -> float:
     return (t1 - t0) / max(1, last - first)
 
 
-def measure(model, dataset, steps: int, rounds: int = 3) -> dict:
-    """Time `steps` steps of `model.fit` on `dataset` and on `steps` of its batches in memory
-    (`rounds` times each, alternately; medians of the time per step). `dataset` yields at
-    least `steps` batches per iteration (or repeats)."""
+def measure(model, dataset, steps: int, rounds: int = 7) -> dict:
+    """Time `steps` steps of `model.fit` on `dataset`, then on `steps` of its batches held in
+    memory, `rounds` times in turn; the share from each pair, and their median. `dataset`
+    yields at least `steps` batches per iteration (or repeats)."""
     import tensorflow as tf
 
     held = dataset.take(steps).cache()
@@ -63,12 +67,12 @@ def measure(model, dataset, steps: int, rounds: int = 3) -> dict:
     for _ in range(rounds):
         pipeline.append(_seconds_per_step(model, dataset, steps))
         in_memory.append(_seconds_per_step(model, held, steps))
-    per_step_pipeline = statistics.median(pipeline)
-    per_step_memory = statistics.median(in_memory)
+    shares = sorted(1.0 - m / p for p, m in zip(pipeline, in_memory))
     return {
-        "input_wait_share": round(max(0.0, 1.0 - per_step_memory / per_step_pipeline), 4),
-        "step_ms_pipeline": round(per_step_pipeline * 1000, 2),
-        "step_ms_in_memory": round(per_step_memory * 1000, 2),
+        "input_wait_share": round(max(0.0, statistics.median(shares)), 4),
+        "share_low_high": [round(shares[0], 4), round(shares[-1], 4)],
+        "step_ms_pipeline": round(statistics.median(pipeline) * 1000, 2),
+        "step_ms_in_memory": round(statistics.median(in_memory) * 1000, 2),
         "steps": steps,
         "rounds": rounds,
         "pipeline_ms": [round(t * 1000, 2) for t in pipeline],
@@ -89,7 +93,7 @@ def _steps_of(dataset, asked: int | None, cap: int) -> int:
     return max(1, min(n - 1, cap))
 
 
-def run_script(script: str, args: list[str], cap: int = 60, rounds: int = 3) -> dict | None:
+def run_script(script: str, args: list[str], cap: int = 60, rounds: int = 7) -> dict | None:
     """Run `script` as __main__ with fit wrapped; the measurement of its first fit, or None."""
     import keras
     import tensorflow as tf

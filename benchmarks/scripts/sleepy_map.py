@@ -9,12 +9,13 @@ pipeviz must call it highly input-bound, its input wait within 5 points of the t
 
 The truth (--truth): after the fit, input_truth.measure (in this folder) times the same
 number of steps with the same model on this pipeline and on those batches held in memory,
-alternately, 3 rounds, medians; input_wait_share = 1 - in_memory / pipeline (the time the step
-would save if the input were free; see input_truth.py). It prints that as one JSON object on
-the last line of stdout, with sleep_ms_per_batch, what the sleeps alone predict.
+in turn, 7 rounds: input_wait_share is the median of the rounds' 1 - in_memory / pipeline
+(the time the step would save if the input were free; see input_truth.py). It prints that
+as one JSON object on the last line of stdout, with sleep_ms_per_batch, what the sleeps alone
+predict.
 
     python benchmarks/scripts/sleepy_map.py                  # ~12 s
-    python benchmarks/scripts/sleepy_map.py --truth          # ~30 s, last line JSON
+    python benchmarks/scripts/sleepy_map.py --truth          # ~50 s, last line JSON
     pipeviz run --report --json benchmarks/scripts/sleepy_map.py
 """
 from __future__ import annotations
