@@ -11,9 +11,20 @@ from a small vocabulary of topic words, filler words and a word or two from anot
 written to a few text files in a temporary folder that is removed at the end (or to
 --data-dir, kept and reused).
 
-    python examples/text_pipeline.py                       # about 30 s here
+    python examples/text_pipeline.py                       # about 25 s here
     pipeviz run examples/text_pipeline.py                  # the same, watched
     pipeviz run examples/text_pipeline.py --epochs 1 --steps-per-epoch 50   # a few seconds
+    python examples/text_pipeline.py --fixed               # tokenize whole batches (the fix)
+
+Input-bound despite its parallel maps and prefetch: tokenizing one sentence at a time costs
+more than the small model's step. Measured without pipeviz by benchmarks/scripts/
+input_truth.py (60 steps on the pipeline, then on those batches held in memory, 7 rounds,
+median of the rounds' 1 - in_memory / pipeline) on the 2-core CPU machine this was written on
+(TensorFlow 2.21 CPU, load 2-4 from other jobs), defaults:
+    as written:  14.4 ms per step on the pipeline, 2.6 ms on in-memory batches: 83% input wait
+                 (rounds 81-86%), highly input-bound; a default run took 24.5 s, 16.0 s in fit.
+    --fixed:     2.9 ms against 2.6 ms, both in the noise of a 3 ms step (rounds -51% to +37%;
+                 an earlier run read 0%); a default run took 15.0 s, 4.9 s in fit.
 """
 from __future__ import annotations
 
