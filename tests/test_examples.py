@@ -30,8 +30,9 @@ def _imported_modules(path: Path) -> set[str]:
 
 
 def _run(script: Path, *args: str, tmp: Path | None = None) -> subprocess.CompletedProcess:
-    """`python script args` from the project root, as a user runs it (no PYTHONPATH, so
-    pipeviz is not importable), its temporary files in `tmp` when given."""
+    """`python script args` from the project root, as a user runs it (without the test run's
+    PYTHONPATH; whether pipeviz is installed is the import test's concern, not this one's),
+    its temporary files in `tmp` when given."""
     env = {**os.environ, "TF_CPP_MIN_LOG_LEVEL": "3"}
     env.pop("PYTHONPATH", None)
     if tmp is not None:
