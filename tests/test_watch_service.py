@@ -170,7 +170,7 @@ def test_a_local_pipeline_s_stall_names_the_empty_slowest_stage():
               Stage(3, "batch", "BatchV2"),
               Stage(4, "prefetch", "Prefetch", buffer_size=2, buffered=0))
     detail = pipeline_detail(stages, 12.0)
-    assert detail == "no batch for 12 s; stage 2: map 'decode' holds nothing ready"
+    assert detail == "stage 2: map 'decode' holds nothing ready"
 
 
 EXAMPLE = Path(__file__).resolve().parents[1] / "examples" / "data_service.py"

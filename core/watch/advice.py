@@ -289,4 +289,4 @@ def _not_input_bound(stats: StepStats, times: StepTimes) -> list[RunAdvice]:
 def _stall(summary: RunSummary) -> RunAdvice:
     stalled = summary.stalled
     return RunAdvice(STALL, f"The input has stalled: no batch for {stalled.seconds:.0f} s",
-                     f"{stalled.detail}. The script is not computing; it waits for its input.")
+                     f"{stalled.detail.rstrip('.')}. The script is not computing; it waits for its input.")

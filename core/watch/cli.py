@@ -24,7 +24,8 @@ def fold(channel: EventChannel, summary: RunSummary) -> None:
 
 
 def run_headless(script: str, args: list[str], as_json: bool, report: bool) -> int:
-    """Run the script to its end (or Ctrl+C), then print the report and/or the JSON."""
+    """Run the script to its end (or Ctrl+C, or SIGTERM: the child is ended within 3 s and
+    the report covers what ran), then print the report and/or the JSON."""
     from . import advice as advice_module, history, report as report_module
 
     channel = EventChannel(lossy_capacity=1 << 16)
@@ -36,14 +37,15 @@ def run_headless(script: str, args: list[str], as_json: bool, report: bool) -> i
         interrupted.set()
         run.request_stop()
 
-    previous = signal.signal(signal.SIGINT, on_interrupt)
+    previous = {s: signal.signal(s, on_interrupt) for s in (signal.SIGINT, signal.SIGTERM)}
     try:
         run.start()
         while not run.done.wait(POLL_S):
             fold(channel, summary)
         fold(channel, summary)
     finally:
-        signal.signal(signal.SIGINT, previous)
+        for signum, handler in previous.items():
+            signal.signal(signum, handler)
     advice = advice_module.advise(summary)
     comparison = history.exchange(summary, advice)
     if report or not as_json:

@@ -13,9 +13,11 @@ from __future__ import annotations
 import inspect
 import logging
 import math
+import statistics
 import threading
 import time
 import weakref
+from collections import deque
 
 from ..events import StepEvent
 from .events import EpochLogs, FitEnded, FitStarted, StagesSampled, StepMetrics
@@ -156,6 +158,10 @@ class FitWatch:
         self.last_epoch = -1
         self.epoch_started = 0.0
         self.next_stage_read = 0.0
+        self.latest_stages: tuple = ()
+        self.step_walls: deque[float] = deque(maxlen=50)
+        self.workers = None
+        self.stall_watch = None
         self._undo: list = []
 
     # set-up and undoing, in the training thread
@@ -173,11 +179,28 @@ class FitWatch:
             self.written = written_stages_of(x)
         self._wrap_model()
         self._add_callback()
+        self._watch_for_stalls()
         self.last_trained = self.epoch_started = self.started
         self.sender.send(FitStarted(self.started, self.arguments.get("epochs"),
                                     self.arguments.get("steps_per_epoch"),
                                     "in-graph" if self.dataset is not None else
                                     "in-graph, no request stamp (not a tf.data input)"))
+
+    def _watch_for_stalls(self) -> None:
+        """Say when no step comes for long (a dead tf.data service worker makes the step
+        wait forever, silently) and where the input is stuck."""
+        if self.written is None:
+            return
+        from .service import ServiceWorkers, StallWatch
+
+        if any(w.kind == "data service" for w in self.written):
+            self.workers = ServiceWorkers()
+        self.stall_watch = StallWatch(
+            lambda: self.last_trained, self.written, self.sender.send,
+            step_s=lambda: statistics.median(self.step_walls) if self.step_walls else None,
+            stages=lambda: self.latest_stages)
+        self.stall_watch.start()
+        self._undo.append(self.stall_watch.stop)
 
     def _wrap_model(self) -> None:
         model = self.model
@@ -266,6 +289,7 @@ class FitWatch:
             host_s=0.0 if new_epoch else gap, between_s=gap if new_epoch else 0.0,
             wall_s=max(0.0, t_trained - self.last_trained), t_loaded=0.0, t_normalized=0.0,
             t_enqueued=0.0, t_requested=t_requested, t_taken=t_taken, t_trained=t_trained))
+        self.step_walls.append(max(0.0, t_trained - self.last_trained))
         self.last_trained, self.last_epoch = t_trained, int(epoch)
 
     def _sample_stages(self) -> None:
@@ -274,8 +298,10 @@ class FitWatch:
             return
         from .stages import read_stages
 
-        sample = read_stages(iterator, self.written, batches_delivered=self.watcher.steps)
+        sample = read_stages(iterator, self.written, batches_delivered=self.watcher.steps,
+                             workers=self.workers.count if self.workers else None)
         if isinstance(sample, StagesSampled):
+            self.latest_stages = sample.stages
             self.sender.send(sample)
 
     # called by the epoch callback, in the training thread

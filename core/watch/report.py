@@ -74,7 +74,7 @@ def _ending(summary: RunSummary) -> list[str]:
         out.append(NEVER_TRAINED)
     if summary.stalled is not None:
         out.append(f"The input stalled: no batch for {summary.stalled.seconds:.0f} s "
-                   f"({summary.stalled.detail}).")
+                   f"({summary.stalled.detail.rstrip('.')}).")
     return out
 
 

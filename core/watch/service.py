@@ -166,24 +166,22 @@ class ServiceWorkers:
 
 
 def service_detail(written: Written, waited_s: float) -> str:
-    """Where a data service input is stuck: the workers that do not answer, or the
+    """(The wait itself is InputStalled.seconds; the displays say it.) Where a data service
+    input is stuck: the workers that do not answer, or the
     dispatcher, or (all answering) that the service is slow."""
     dispatcher = written.address
     workers = dispatcher_workers(dispatcher)
     if workers is None:
-        return (f"no batch for {waited_s:.0f} s: the tf.data service dispatcher {dispatcher} "
-                "does not answer; the consumer waits for it (TensorFlow gives no error). "
+        return (f"the tf.data service dispatcher {dispatcher} does not answer; the consumer waits for it (TensorFlow gives no error). "
                 "Restart the dispatcher, or end the job.")
     dead = [w for w in workers if not answers(w)]
     if dead:
         which = ", ".join(dead)
         worker = "worker" if len(dead) == 1 else "workers"
-        return (f"no batch for {waited_s:.0f} s: tf.data service {worker} {which} does not "
-                "answer; the consumer waits for it forever (TensorFlow gives no error). "
+        return (f"tf.data service {worker} {which} does not answer; the consumer waits for it forever (TensorFlow gives no error). "
                 f"Restart it on the same address, or end the job ({len(workers) - len(dead)} "
                 f"of {len(workers)} workers answer).")
-    return (f"no batch for {waited_s:.0f} s: the tf.data service at {dispatcher} and its "
-            f"{len(workers)} workers answer, but no element comes; the workers' pipeline may "
+    return (f"the tf.data service at {dispatcher} and its {len(workers)} workers answer, but no element comes; the workers' pipeline may "
             "be blocked (a generator or py_function waiting) or far slower than the step.")
 
 
@@ -196,10 +194,10 @@ def pipeline_detail(stages: Iterable[Stage], waited_s: float) -> str:
     stuck = slowest if slowest is not None and slowest in empty else (
         empty[0] if empty else slowest)
     if stuck is None:
-        return (f"no batch for {waited_s:.0f} s; tf.data's model says nothing about where "
-                "(a generator or py_function may be blocked)")
+        return ("tf.data's model says nothing about where (a generator or py_function may "
+                "be blocked)")
     held = "holds nothing ready" if stuck.buffered == 0 else "is the slowest stage"
-    return f"no batch for {waited_s:.0f} s; {describe(stuck)} {held}"
+    return f"{describe(stuck)} {held}"
 
 
 class StallWatch:
