@@ -75,10 +75,17 @@ def test_a_crash_is_reported_with_its_traceback(tmp_path):
 
 
 def test_a_script_that_never_trains_says_so_and_keeps_its_exit_code(tmp_path):
-    run, summary, _ = run_to_end(write(tmp_path, "import sys\nprint('hello')\nsys.exit(3)\n"))
+    done = tmp_path / "atexit-ran"
+    run, summary, _ = run_to_end(write(tmp_path, f"""
+        import atexit, pathlib, sys
+        atexit.register(pathlib.Path({str(done)!r}).touch)
+        print('hello')
+        sys.exit(3)
+        """))
     assert run.returncode == 3
     assert summary.finished.exit_code == 3 and summary.finished.steps == 0
     assert summary.finished.traceback == ""
+    assert done.exists()  # its exit handlers ran, as under plain python
 
 
 def test_stop_ends_a_busy_child_within_3_s(tmp_path):

@@ -7,6 +7,7 @@ unchanged; a traceback is printed there as Python would and also sent to the win
 """
 from __future__ import annotations
 
+import atexit
 import os
 import runpy
 import sys
@@ -76,4 +77,10 @@ def main(argv: list[str]) -> int:
 
 if __name__ == "__main__":
     code = main(sys.argv[1:])
-    os._exit(code)  # not Python's teardown: TF's can take seconds or abort (see gui/app.py)
+    # The exit handlers run, as `python script.py` runs them (the script's own, and
+    # TensorFlow's that delete its autograph files from the temp folder); the rest of
+    # Python's teardown does not: with TensorFlow loaded it can take seconds or abort.
+    atexit._run_exitfuncs()
+    sys.stdout.flush()
+    sys.stderr.flush()
+    os._exit(code)

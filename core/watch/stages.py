@@ -212,9 +212,21 @@ def _reader_flat_map(node, functions) -> str:
     return next((k for k in readers if k in _READERS), "")
 
 
+def _listed_files(node, nodes) -> str:
+    """`Dataset.list_files(pattern)` is a from_tensor_slices of the matching names (found
+    when the dataset is made), which tf.data marks with a "FileIdentity" node on the same
+    constant: say "file names", what the stage yields."""
+    if base_of(node.op) != "TensorSlice":
+        return ""
+    sliced = {name.split(":")[0] for name in node.input}
+    marked = any(n.op == "Identity" and n.name.startswith("FileIdentity")
+                 and {i.split(":")[0] for i in n.input} & sliced for n in nodes.values())
+    return "source: file names" if marked else ""
+
+
 def _written(position: int, node, nodes, functions) -> Written:
     args = _const_args(node, nodes)
-    kind = _reader_flat_map(node, functions) or kind_of(node.op)
+    kind = _reader_flat_map(node, functions) or _listed_files(node, nodes) or kind_of(node.op)
     parallel = args.get("num_parallel_calls")
     buffer_size = args.get("buffer_size")
     params = {k: args[k] for k in ("batch_size", "cycle_length", "block_length", "count")
