@@ -192,3 +192,18 @@ def test_advice_is_ordered_by_predicted_gain_and_serializes():
     assert gains == sorted(gains, reverse=True) and len(gains) >= 2
     assert set(advice[0].to_json()) == {"kind", "text", "why", "predicted_gain", "stage",
                                         "predicted_examples_per_s"}
+
+
+def test_a_map_tf_data_fused_with_its_batch_at_one_call_is_serial():
+    """tf.data fuses a map the script left serial into MapAndBatch at parallelism 1: the map
+    still runs one call at a time, and num_parallel_calls on it is the fix."""
+    fused = Stage(2, "map", "MapAndBatch", "augment", parallelism=1, ms_per_batch=40.0,
+                  fused_with="stage 3: batch (unnamed)", slowest=True)
+    batch_half = Stage(3, "batch", "MapAndBatch", parallelism=1, ms_per_batch=40.0,
+                       fused_with="stage 2: map 'augment'")
+    advice = adv.advise(run(40, 20, stages=(source(), fused, batch_half, prefetch(4))))
+    a = next(a for a in advice if a.kind == adv.PARALLEL)
+    assert a.text == "Set `num_parallel_calls=tf.data.AUTOTUNE` on stage 2: map 'augment'"
+    autotuned = Stage(2, "map", "MapAndBatch", parallelism=2, autotuned=True, ms_per_batch=40.0,
+                      slowest=True)
+    assert adv.PARALLEL not in kinds(adv.advise(run(40, 20, stages=(source(), autotuned))))

@@ -175,7 +175,9 @@ def _parallel(stages: list[Stage], stats: StepStats, times: StepTimes) -> RunAdv
     """The slowest stage runs one element at a time: in parallel on the machine's cores it
     could take up to that many times less."""
     stage = _slowest(stages)
-    if stage is None or stage.parallelism is not None or stage.fused_with:
+    # serial: no parallelism, or one call at a time (a map tf.data fused with its batch
+    # keeps the map's num_parallel_calls, 1 when the script asked for none)
+    if stage is None or (stage.parallelism or 1) > 1 or stage.autotuned:
         return None
     text = _parallel_text(stage)
     if text is None:
