@@ -428,26 +428,33 @@ def test_the_verdict_and_banner_follow_a_dark_palette(qtbot, run_window):
 
 
 def test_a_run_without_a_script_is_shown_until_a_script_names_itself(qtbot):
-    """`pipeviz view` hands the window a Listener: no script, no args, no child. The window
-    names no script until one connects and says its name."""
+    """`pipeviz view`: the window over a real Listener; a script connects with the address
+    and token it printed (as pipeviz.watch does) and names itself; closing the window stops
+    the listening (its threads end) but never touches the script."""
+    import threading
+
+    from pipeviz.core.watch.runner import Listener
+    from pipeviz.core.watch.wire import Sender
     from pipeviz.gui.runwindow import UNNAMED_SCRIPT, RunWindow
 
-    class ListenerLike:  # runner.Listener's interface, without its socket
-        script, stop_requested = None, False
-
-        def request_stop(self) -> None:
-            self.stop_requested = True
-
-    channel, run = EventChannel(), ListenerLike()
+    channel = EventChannel()
+    run = Listener(channel)
     window = RunWindow(run, channel)
     qtbot.addWidget(window)
+    address, token = run.start().split()
     window.show()
     assert window.command_label.text() == UNNAMED_SCRIPT
-    feed(qtbot, window, channel, [ScriptStarted("/nb/train.py", ("-x",), 5, 0.0), step(1)],
-         lambda w: w.summary.steps == 1)
+    sender = Sender(address, token)
+    sender.send(ScriptStarted("/nb/train.py", ("-x",), 5, 0.0))
+    sender.send(step(1))
+    qtbot.waitUntil(lambda: window.summary.steps == 1, timeout=5000)
     assert window.command_label.text() == "train.py -x"
     window.close()
-    assert run.stop_requested
+    assert run.stop_requested and run.done.wait(2)
+    qtbot.waitUntil(lambda: not any(t.name == "pipeviz-receiver" for t in threading.enumerate()),
+                    timeout=3000)
+    sender.send(step(2))  # the script goes on, unwatched: no error reaches it
+    sender.close()
 
 
 def test_a_box_s_tooltip_has_its_words_in_full_and_the_tf_data_op(qtbot):
