@@ -172,3 +172,26 @@ def test_a_custom_loop_is_timed_at_the_watched_iterator(sender):
     model = small_model()
     model.fit(watched, epochs=1, verbose=0)  # fit unwraps it and stamps in the graph
     assert len(sender.of(StepEvent)) == 12 and sender.of(FitStarted)[-1].how == "in-graph"
+
+
+def test_an_xla_compiled_step_is_watched_and_stays_compiled(sender):
+    """jit_compile (Keras's default on an accelerator): XLA has no clock op, so the script's
+    step is compiled on its own and the stamps go around it; the model is left with XLA on."""
+    x, y = data(128)
+    ds = tf.data.Dataset.from_tensor_slices((x, y)).batch(32)
+    model = small_model()
+    model.compile("adam", "sparse_categorical_crossentropy", jit_compile=True)
+    history = model.fit(ds, epochs=2, verbose=0)
+    steps = sender.of(StepEvent)
+    assert len(steps) == 8 and all(s.compute_s > 0 and math.isfinite(s.loss) for s in steps)
+    assert np.isfinite(history.history["loss"]).all()
+    assert model.jit_compile is True
+
+
+def test_no_pipeviz_thread_outlives_its_fit_but_the_reader(sender):
+    import threading
+
+    x, y = data(64)
+    small_model().fit(tf.data.Dataset.from_tensor_slices((x, y)).batch(16), epochs=1, verbose=0)
+    names = [t.name for t in threading.enumerate() if t.name.startswith("pipeviz")]
+    assert names == ["pipeviz-reader"]

@@ -54,17 +54,24 @@ class StepClock:
 
         def store(t, batch):
             with tf.control_dependencies([requested.assign(t)]):
-                return tf.nest.map_structure(tf.identity, batch)
+                return _after(batch)
 
         clock = tf.data.Dataset.from_tensors(tf.constant(0, tf.int8)).repeat().map(
             lambda _: tf.timestamp(), name=STAMP_STAGE_NAME)
         zipped = tf.data.Dataset.zip((clock, dataset), name=STAMP_STAGE_NAME)
         return zipped.map(lambda t, batch: store(t, batch), name=STAMP_STAGE_NAME)
 
-    def wrap_train_step(self, model, train_step):
-        """`train_step` with the taken and trained stamps and one row written per step."""
+    def wrap_train_step(self, model, train_step, xla: bool = False):
+        """`train_step` with the taken and trained stamps and one row written per step.
+
+        `xla`: the model compiles its step with XLA (`jit_compile`, Keras's default on an
+        accelerator), which has no clock op: the script's step is then compiled with XLA on
+        its own, and the caller turns the model's jit_compile off while it is watched, so the
+        stamps run around the compiled step instead of inside it."""
         clock = self
         tracker = getattr(model, "_loss_tracker", None)
+        if xla:
+            train_step = tf.function(train_step, jit_compile=True, reduce_retracing=True)
 
         def stamped_train_step(data):
             with tf.control_dependencies(tf.nest.flatten(data)):
@@ -72,7 +79,8 @@ class StepClock:
                 t_requested = clock.requested.read_value()
                 before = _tracker_sums(tracker)
             with tf.control_dependencies([t_taken, *before]):
-                logs = train_step(data)
+                data = _after(data)  # the step's ops wait for the stamp through their input,
+            logs = train_step(data)  # not by a control edge on each of its thousands of ops
             weights = [tf.convert_to_tensor(v.value) for v in model.trainable_variables]
             with tf.control_dependencies([*tf.nest.flatten(logs), *weights]):
                 t_trained = tf.timestamp()
@@ -100,6 +108,12 @@ class StepClock:
         self._read = count
         index = np.arange(start, count) % RING_ROWS
         return rows[index]
+
+
+def _after(structure):
+    """`structure` through identities created in the caller's control-dependency context:
+    whatever reads them runs after those dependencies (None entries pass through)."""
+    return tf.nest.map_structure(lambda t: t if t is None else tf.identity(t), structure)
 
 
 def _batch_size(data) -> tf.Tensor:
