@@ -123,9 +123,7 @@ def _run(args: argparse.Namespace, parser: argparse.ArgumentParser) -> int:
     """`pipeviz run`: the script's exit code; 2 with one line when it cannot be run."""
     from pipeviz.core.watch.runner import ScriptError, check_script
 
-    _check_output_folder(parser, "--screenshot", args.screenshot)
-    if not (math.isfinite(args.train_seconds) and 0 <= args.train_seconds <= 3600):
-        parser.error(f"--train-seconds: {args.train_seconds} is out of range: use 0 to 3600")
+    _check_screenshot_args(args, parser)
     args.screenshot_after_s = args.train_seconds
 
     try:
@@ -189,9 +187,13 @@ def _failed(prog: str, exc: BaseException) -> int:
 def _check_app_args(args: argparse.Namespace, parser: argparse.ArgumentParser) -> None:
     """Output paths whose folder is missing or read-only, and times out of range, are usage
     errors before the window opens (not a 'saved' message for a file never written)."""
-    for option, value in (("--screenshot", args.screenshot),
-                          ("--startup-report", args.startup_report)):
-        _check_output_folder(parser, option, value)
+    _check_output_folder(parser, "--startup-report", args.startup_report)
+    _check_screenshot_args(args, parser)
+
+
+def _check_screenshot_args(args: argparse.Namespace, parser: argparse.ArgumentParser) -> None:
+    """--screenshot and --train-seconds, for the app and for `pipeviz run`."""
+    _check_output_folder(parser, "--screenshot", args.screenshot)
     if args.screenshot and Path(args.screenshot).suffix.lower() not in (".png", ".jpg", ".jpeg", ".bmp"):
         parser.error("--screenshot: give a .png (or .jpg, .bmp) file name")
     if not (math.isfinite(args.train_seconds) and 0 <= args.train_seconds <= 3600):

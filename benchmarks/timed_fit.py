@@ -5,8 +5,9 @@ way with and without pipeviz watching it.
     python benchmarks/timed_fit.py SCRIPT [ARGS]                  # plain
     pipeviz run --json benchmarks/timed_fit.py SCRIPT [ARGS]      # watched
 
-Under `pipeviz run` the child patches `keras.Model.fit` before this file runs, so the clock
-here wraps pipeviz's patch: pipeviz's set-up and stamps are inside the time measured.
+Under `pipeviz run` the child patches `keras.Model.fit` as keras is imported (the import in
+`main`, before the clock is put around it), so the clock here wraps pipeviz's patch:
+pipeviz's set-up and stamps are inside the time measured.
 """
 from __future__ import annotations
 

@@ -31,8 +31,7 @@ from pipeviz.core.watch import history
 from pipeviz.core.watch.advice import RunAdvice, advise
 from pipeviz.core.watch.events import EpochLogs, StepMetrics
 from pipeviz.core.watch.history import Comparison, LastRun
-from pipeviz.core.watch.report import NEVER_TRAINED, THRESHOLDS
-from pipeviz.core.watch.report import _comparison  # the comparison's words, as --report's
+from pipeviz.core.watch.report import NEVER_TRAINED, THRESHOLDS, comparison_lines
 from pipeviz.core.watch.summary import RunSummary
 
 from . import theme
@@ -129,7 +128,7 @@ def _advice_lines(summary: RunSummary, comparison: Comparison | None = None) -> 
     examples_per_s = summary.stats.images_per_s
     lines = [advice_html(item, examples_per_s) for item in advise(summary)]
     if comparison is not None:
-        lines.append("<br>".join(escape(line.strip()) for line in _comparison(comparison)))
+        lines.append("<br>".join(escape(line.strip()) for line in comparison_lines(comparison)))
     return lines
 
 

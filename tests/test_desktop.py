@@ -2,6 +2,7 @@
 terminal free of TensorFlow's start-up noise unless --verbose."""
 from __future__ import annotations
 
+import concurrent.futures
 import configparser
 import os
 import subprocess
@@ -155,9 +156,12 @@ def test_tensorflow_start_up_is_quiet_unless_verbose():
     prints no native start-up lines, while a bare import shows what there is to hide, and
     --verbose (verbose=True) lets all of it through."""
     env = {k: v for k, v in os.environ.items() if k != "TF_CPP_MIN_LOG_LEVEL"}
-    bare = python("import tensorflow as tf\ntf.config.list_physical_devices()\n", env)
+    # the three interpreters at once: each mostly waits for TensorFlow's start-up
+    with concurrent.futures.ThreadPoolExecutor(3) as pool:
+        bare, quiet, verbose = pool.map(lambda code: python(code, env), (
+            "import tensorflow as tf\ntf.config.list_physical_devices()\n",
+            NOISE_PROBE.format(verbose=False), NOISE_PROBE.format(verbose=True)))
     noise = [line for line in bare.stderr.splitlines() if tfsetup.NATIVE_NOISE.match(line)]
-    quiet = python(NOISE_PROBE.format(verbose=False), env)
     assert quiet.returncode == 0, quiet.stderr
     assert quiet.stderr.splitlines()[-1].startswith("configured ")
     leaked = [line for line in quiet.stderr.splitlines() if tfsetup.NATIVE_NOISE.match(line)
@@ -165,6 +169,5 @@ def test_tensorflow_start_up_is_quiet_unless_verbose():
     assert leaked == []
     if not noise:
         pytest.skip("this TensorFlow prints nothing at start-up here: nothing to show with --verbose")
-    verbose = python(NOISE_PROBE.format(verbose=True), env)
     shown = [line for line in verbose.stderr.splitlines() if tfsetup.NATIVE_NOISE.match(line)]
     assert len(shown) >= len(noise), verbose.stderr

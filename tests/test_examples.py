@@ -73,23 +73,44 @@ EXPECTED_KINDS = {
 }
 
 
-@pytest.mark.parametrize("name, args", [
-    ("images_on_disk.py", ("--num-images", "96", "--epochs", "1", "--steps-per-epoch", "3")),
-    ("text_pipeline.py", ("--num-sentences", "400", "--epochs", "1", "--steps-per-epoch", "3")),
-    ("compute_bound.py", ("--num-images", "128", "--epochs", "1", "--steps-per-epoch", "3")),
-])
-def test_example_runs_under_pipeviz_run_and_removes_its_temporary_data(name, args, tmp_path):
+EXAMPLE_ARGS = {
+    "images_on_disk.py": ("--num-images", "96", "--epochs", "1", "--steps-per-epoch", "3"),
+    "text_pipeline.py": ("--num-sentences", "400", "--epochs", "1", "--steps-per-epoch", "3"),
+    "compute_bound.py": ("--num-images", "128", "--epochs", "1", "--steps-per-epoch", "3"),
+}
+
+
+@pytest.fixture(scope="module")
+def watched_examples(tmp_path_factory):
+    """Every example under `pipeviz run --json`, all started at once (each mostly waits
+    for TensorFlow's start-up: one at a time took 24 s): {name: (process, its TMPDIR)}."""
+    started = {}
+    for name, args in EXAMPLE_ARGS.items():
+        tmp = tmp_path_factory.mktemp(name.removesuffix(".py"))
+        env = {**os.environ, "TF_CPP_MIN_LOG_LEVEL": "3", "TMPDIR": str(tmp),
+               "PIPEVIZ_CACHE_DIR": str(tmp.parent / f"cache-{tmp.name}")}
+        process = subprocess.Popen([sys.executable, "-m", "pipeviz", "run", "--json",
+                                    str(ROOT / "examples" / name), *args, "--seed", "3"],
+                                   cwd=ROOT, env=env, stdout=subprocess.PIPE,
+                                   stderr=subprocess.PIPE, text=True)
+        started[name] = (process, tmp)
+    yield started
+    for process, _ in started.values():
+        if process.poll() is None:
+            process.kill()
+        process.communicate()
+
+
+@pytest.mark.parametrize("name", list(EXAMPLE_ARGS))
+def test_example_runs_under_pipeviz_run_and_removes_its_temporary_data(name, watched_examples):
     """Each example, watched as a user runs it (`pipeviz run --json`): it trains to the end,
     its prints go to stderr, stdout is one JSON object with its steps and its stages as
     written, and what it wrote in TMPDIR is gone."""
-    env = {**os.environ, "TF_CPP_MIN_LOG_LEVEL": "3", "TMPDIR": str(tmp_path),
-           "PIPEVIZ_CACHE_DIR": str(tmp_path.parent / "cache")}
-    done = subprocess.run([sys.executable, "-m", "pipeviz", "run", "--json",
-                           str(ROOT / "examples" / name), *args, "--seed", "3"], cwd=ROOT,
-                          env=env, capture_output=True, text=True, timeout=180)
-    assert done.returncode == 0, done.stderr[-3000:]
-    assert "trained in" in done.stderr and "3/3 - " in done.stderr
-    report = json.loads(done.stdout)
+    process, tmp_path = watched_examples[name]
+    stdout, stderr = process.communicate(timeout=180)
+    assert process.returncode == 0, stderr[-3000:]
+    assert "trained in" in stderr and "3/3 - " in stderr
+    report = json.loads(stdout)
     assert report["steps"] == 3 and report["exit_code"] == 0
     kinds = [stage["kind"] for stage in report["stages"]]
     assert kinds == EXPECTED_KINDS[name]

@@ -116,7 +116,8 @@ def test_settings_file_out_of_range_warns_and_uses_the_default(tmp_path, caplog)
 def test_cli_out_of_range_is_a_one_line_usage_error(capsys):
     for argv in (["bench", "--steps", str(10**20)], ["bench", "--warmup", "-5"],
                  ["bench", "--batch-size", "0"], ["bench", "--storage-latency-ms", "nan"],
-                 ["--train-seconds", "inf"]):
+                 ["--train-seconds", "inf"], ["run", "--train-seconds", "-1", "x.py"],
+                 ["run", "--screenshot", "shot.txt", "x.py"]):
         one_line_error(*cli(capsys, *argv))
 
 

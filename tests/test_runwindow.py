@@ -2,7 +2,6 @@
 onto the channel the window's bridge drains, and the tests read the window's words."""
 from __future__ import annotations
 
-import importlib.util
 import time
 
 import pytest
@@ -315,29 +314,53 @@ def child_window(qtbot, script, args=()):
     return window, run
 
 
-def test_a_child_s_steps_and_stages_show_in_the_window(qtbot, tmp_path):
+def test_a_child_s_steps_and_stages_show_and_the_run_is_recorded(qtbot, tmp_path, monkeypatch):
+    """run_app_for_child, as `pipeviz run --screenshot` calls it: the script's steps,
+    epochs, metrics and stages reach the window; the screenshot is saved when it ends; the
+    run is recorded for the next run's comparison (the file --report reads too)."""
+    import argparse
+
+    from PySide6.QtCore import QTimer
+    from PySide6.QtWidgets import QApplication
+
+    from pipeviz.core.watch import history
+    from pipeviz.gui.runwindow import RunWindow, run_app_for_child
+    monkeypatch.setenv("PIPEVIZ_CACHE_DIR", str(tmp_path / "cache"))
     script = tmp_path / "train.py"
     script.write_text(TRAIN)
-    window, run = child_window(qtbot, script)
+    assert history.load(str(script)) is None
+    shown: list = []
+
+    def keep_window() -> None:
+        shown.extend(w for w in QApplication.topLevelWidgets()
+                     if isinstance(w, RunWindow) and w not in shown)
+
+    timer = QTimer()
+    timer.timeout.connect(keep_window)
+    timer.start(20)
     try:
-        qtbot.waitUntil(lambda: window.summary.finished is not None, timeout=180_000)
-        qtbot.wait(100)
-        summary = window.summary
-        assert run.wait(10) == 0 and summary.steps == 30
-        assert window.state_label.text() == "finished (exit code 0) · epoch 1 · step 30"
-        assert window.verdict_label.text() == summary.verdict
-        assert len(window.plots.loss_raw.getData()[0]) == 30
-        assert "val_loss" in window.plots.epoch_label.text()
-        if importlib.util.find_spec("pipeviz.core.watch.stages") is None:
-            pytest.skip("the stage reader (core/watch/stages.py) is not in this branch yet")
-        boxes = window.stages.box_texts()
-        assert len(boxes) == len(summary.stages) >= 3
-        assert [b[0].split(" · ")[0] for b in boxes] == [str(s.position) for s in
-                                                         sorted(summary.stages, key=lambda s: s.position)]
-        assert any(b[1] == "double" and "map" in b[0] for b in boxes)
+        code = run_app_for_child(argparse.Namespace(script=str(script), script_args=[],
+                                                    screenshot=str(tmp_path / "shot.png")))
     finally:
-        window.close()
-        assert run.wait(10) is not None
+        timer.stop()
+    assert code == 0 and (tmp_path / "shot.png").stat().st_size > 10_000
+    window = shown[0]
+    qtbot.addWidget(window)  # (closed: deleted after the test)
+    summary = window.summary
+    assert summary.script == str(script) and summary.argv == ()
+    assert summary.steps == 30 == summary.finished.steps and summary.finished.exit_code == 0
+    assert [e.epoch for e in summary.epochs] == [0] and "val_loss" in summary.epochs[0].logs
+    assert window.state_label.text() == "finished (exit code 0) · epoch 1 · step 30"
+    assert window.verdict_label.text() == summary.verdict
+    assert len(window.plots.loss_raw.getData()[0]) == 30
+    assert "val_loss" in window.plots.epoch_label.text()
+    boxes = window.stages.box_texts()
+    assert len(boxes) == len(summary.stages) >= 3
+    assert [b[0].split(" · ")[0] for b in boxes] == [str(s.position) for s in
+                                                     sorted(summary.stages, key=lambda s: s.position)]
+    assert any(b[1] == "double" and "map" in b[0] for b in boxes)
+    last = history.load(str(script))
+    assert last is not None and last.summary["steps"] == 30
 
 
 def test_a_child_that_raises_shows_its_traceback(qtbot, tmp_path):
@@ -376,7 +399,8 @@ def test_ctrl_c_closes_the_app_and_ends_the_child_within_3_s(qtbot, tmp_path, mo
     seen: dict[str, float] = {}
 
     def poll() -> None:
-        windows = [w for w in QApplication.topLevelWidgets() if isinstance(w, RunWindow)]
+        windows = [w for w in QApplication.topLevelWidgets()
+                   if isinstance(w, RunWindow) and w.isVisible()]
         if windows and windows[0].summary.steps >= 60 and "sent" not in seen:
             seen["steps"] = windows[0].summary.steps
             seen["run"] = windows[0].run
@@ -494,21 +518,3 @@ def test_a_finished_run_is_compared_with_the_last_run_of_its_script(qtbot):
     after = window.summary.stats.images_per_s
     assert f"{before.stats.images_per_s:,.1f} -&gt; {after:,.1f} examples/s" in \
         window.advice_label.text()
-
-
-def test_run_app_records_the_run_for_the_next_comparison(qtbot, tmp_path, monkeypatch):
-    """run_app_for_child loads the script's last run before the window opens and records
-    this one when it ends (the file --report reads too)."""
-    import argparse
-
-    from pipeviz.core.watch import history
-    from pipeviz.gui.runwindow import run_app_for_child
-    monkeypatch.setenv("PIPEVIZ_CACHE_DIR", str(tmp_path / "cache"))
-    script = tmp_path / "train.py"
-    script.write_text(TRAIN)
-    assert history.load(str(script)) is None
-    code = run_app_for_child(argparse.Namespace(script=str(script), script_args=[],
-                                                screenshot=str(tmp_path / "shot.png")))
-    assert code == 0 and (tmp_path / "shot.png").stat().st_size > 10_000
-    last = history.load(str(script))
-    assert last is not None and last.summary["steps"] == 30

@@ -16,6 +16,7 @@ from dataclasses import asdict, dataclass
 from ..limits import cores
 from ..stepstats import HIGHLY_INPUT_BOUND, MODERATELY_INPUT_BOUND, StepStats
 from .events import Stage
+from .stages import describe
 from .summary import RunSummary
 
 PREFETCH, PARALLEL, CACHE, SERVICE, INPUT, COMPUTE, HOST, STALL = (
@@ -55,13 +56,6 @@ class RunAdvice:
         for key in ("predicted_gain", "predicted_examples_per_s"):
             out[key] = None if out[key] is None else round(out[key], 4)
         return out
-
-
-def _stage_words(stage: Stage) -> str:
-    """A stage named for a person: "stage 3: map 'decode'", "stage 3: map (unnamed)".
-    To be replaced by `stages.describe` (core/watch/stages.py) when that lands."""
-    name = f"'{stage.name}'" if stage.name else "(unnamed)"
-    return f"stage {stage.position}: {stage.kind} {name}"
 
 
 @dataclass(frozen=True)
@@ -154,7 +148,7 @@ def _prefetch(stages: list[Stage], stats: StepStats, times: StepTimes) -> RunAdv
     predicted = max(times.wait, times.busy) + times.between
     return times.advice(
         PREFETCH, "Add `.prefetch(tf.data.AUTOTUNE)` after `.batch()`, as the pipeline's last "
-        "step", f"{_waits(stats)} and the pipeline ends at {_stage_words(stages[-1])} with no "
+        "step", f"{_waits(stats)} and the pipeline ends at {describe(stages[-1])} with no "
         f"prefetch buffer: it makes the next batch only while the step waits. {times.split()}; "
         f"with a buffer the step becomes max(wait {times.wait:.1f}, compute + host "
         f"{times.busy:.1f}) + between {times.between:.1f} = {predicted:.1f} ms.", predicted)
@@ -184,7 +178,7 @@ def _parallel(stages: list[Stage], stats: StepStats, times: StepTimes) -> RunAdv
         return None
     n = cores()
     ms = stage.ms_per_batch
-    why = f"{_waits(stats)}; the slowest stage, {_stage_words(stage)}, runs one call at a time"
+    why = f"{_waits(stats)}; the slowest stage, {describe(stage)}, runs one call at a time"
     if ms is None:
         return times.advice(PARALLEL, text, f"{why}. {times.split()}; at best the wait goes: "
                             f"{times.busy + times.between:.1f} ms per step.",
@@ -199,10 +193,10 @@ def _parallel(stages: list[Stage], stats: StepStats, times: StepTimes) -> RunAdv
 def _parallel_text(stage: Stage) -> str | None:
     if stage.kind in PARALLEL_KNOB:
         return (f"Set `{PARALLEL_KNOB[stage.kind]}=tf.data.AUTOTUNE` on "
-                f"{_stage_words(stage)}")
+                f"{describe(stage)}")
     if stage.kind.startswith("source") and "tfrecord" in f"{stage.kind} {stage.op}".lower():
         return (f"Pass `num_parallel_reads=tf.data.AUTOTUNE` to the TFRecordDataset at "
-                f"{_stage_words(stage)} (with several files)")
+                f"{describe(stage)} (with several files)")
     return None
 
 
@@ -226,10 +220,10 @@ def _cache(stages: list[Stage], stats: StepStats, times: StepTimes) -> RunAdvice
     saved = sum(s.ms_per_batch or 0.0 for s in stages if s.position in done_once)
     predicted = times.with_input_saved(saved, _floor_without(stages, done_once))
     return times.advice(
-        CACHE, f"Add `.cache()` right after {_stage_words(costly)}, if its function and every "
+        CACHE, f"Add `.cache()` right after {describe(costly)}, if its function and every "
         "stage before it give the same result every epoch (a decode or parse, no random "
         "augmentation) and the data fits in memory (else `.cache(filename)`)",
-        f"{_waits(stats)}; {_stage_words(costly)} needs {costly.ms_per_batch:.1f} ms per batch, "
+        f"{_waits(stats)}; {describe(costly)} needs {costly.ms_per_batch:.1f} ms per batch, "
         f"{costly.ms_per_batch / in_steps:.0%} of the step, and nothing random comes before it. "
         f"{times.split()}; from the second epoch on the stages up to it ({saved:.1f} ms per "
         f"batch) would be read from the cache: step {predicted:.1f} ms.", predicted,
@@ -249,7 +243,7 @@ def _service(stages: list[Stage], stats: StepStats, times: StepTimes) -> RunAdvi
     predicted = times.with_input_saved(produce / 2)
     return times.advice(
         SERVICE, f"Start more tf.data service workers ({more})",
-        f"{_waits(stats)} while {_stage_words(stage)} is served by {served}. {times.split()}; "
+        f"{_waits(stats)} while {describe(stage)} is served by {served}. {times.split()}; "
         f"the workers deliver a batch every {produce:.1f} ms; twice the workers, up to every "
         f"{produce / 2:.1f} ms: step {predicted:.1f} ms.", predicted, stage.position)
 
@@ -260,8 +254,8 @@ def _input(stages: list[Stage], stats: StepStats, times: StepTimes, note: str) -
     stage = _slowest(stages)
     if stage is not None:
         ms = "" if stage.ms_per_batch is None else f" ({stage.ms_per_batch:.1f} ms per batch)"
-        text = f"Make {_stage_words(stage)}{ms} cheaper: it is the slowest stage"
-        where = f"{_stage_words(stage)} is the slowest stage"
+        text = f"Make {describe(stage)}{ms} cheaper: it is the slowest stage"
+        where = f"{describe(stage)} is the slowest stage"
     else:
         text = "Make the input pipeline faster"
         where = (f"pipeviz could not read the stages ({note})" if note

@@ -45,7 +45,7 @@ def run(script: str, args: list[str], sender: Sender) -> int:
     sender.send(ScriptStarted(script, tuple(args), os.getpid(), time.time()))
     sys.argv = [script, *args]
     sys.path.insert(0, os.path.dirname(script))
-    hook.install(sender)
+    hook.install(sender, when_imported=True)
     code, text = 0, ""
     try:
         runpy.run_path(script, run_name="__main__")

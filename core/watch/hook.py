@@ -10,10 +10,12 @@ model is left as the script made it.
 """
 from __future__ import annotations
 
+import importlib.abc
 import inspect
 import logging
 import math
 import statistics
+import sys
 import threading
 import time
 import weakref
@@ -36,15 +38,28 @@ def current() -> "Watcher | None":
     return _watcher
 
 
-def install(sender) -> "Watcher":
-    """Patch `keras.Model.fit` so every fit in this process is watched and sent."""
-    global _watcher
-    import keras
+def install(sender, when_imported: bool = False) -> "Watcher":
+    """Patch `keras.Model.fit` so every fit in this process is watched and sent.
 
+    `when_imported` (`pipeviz run`'s child): if keras is not imported yet, patch it the
+    moment the script imports it (TensorFlow's import does), not before the script runs: a
+    script that fails, or never trains, before it imports TensorFlow is not made to wait
+    for TensorFlow's start-up (4 s here)."""
+    global _watcher
     _watcher = Watcher(sender)
+    if when_imported and "keras" not in sys.modules:
+        sys.meta_path.insert(0, _PatchFitOnImport())
+    else:
+        import keras
+
+        _patch_fit(keras)
+    return _watcher
+
+
+def _patch_fit(keras) -> None:
     original = keras.Model.fit
     if getattr(original, "_pipeviz_original", None) is not None:
-        return _watcher
+        return
     signature = inspect.signature(original)
 
     def _watched_fit(self, *args, **kwargs):
@@ -57,17 +72,55 @@ def install(sender) -> "Watcher":
     _watched_fit._pipeviz_original = original
     _watched_fit.__doc__ = original.__doc__
     keras.Model.fit = _watched_fit
-    return _watcher
+
+
+class _PatchFitOnImport(importlib.abc.MetaPathFinder):
+    """An import hook: keras is found and loaded as usual (by the finders after this one),
+    and its `Model.fit` is patched as its import completes, before the script's next line.
+    TensorFlow asks for keras's spec several times before it imports it, so the hook stays
+    until the import it wrapped has run."""
+
+    def find_spec(self, name, path=None, target=None):
+        if name != "keras":
+            return None
+        spec = next((found for found in (_find(f, name, path, target) for f in sys.meta_path
+                                         if f is not self) if found is not None), None)
+        loader = getattr(spec, "loader", None)
+        if loader is None or not hasattr(loader, "exec_module"):
+            return spec
+        exec_module = loader.exec_module
+
+        def exec_then_patch(module) -> None:
+            exec_module(module)
+            _remove_finders()
+            try:
+                _patch_fit(module)
+            except Exception:  # noqa: BLE001  an unknown keras: train unwatched, not fail
+                log.warning("pipeviz could not watch keras Model.fit", exc_info=True)
+
+        loader.exec_module = exec_then_patch
+        return spec
+
+
+def _find(finder, name, path, target):
+    find = getattr(finder, "find_spec", None)
+    return None if find is None else find(name, path, target)
+
+
+def _remove_finders() -> None:
+    sys.meta_path[:] = [f for f in sys.meta_path if not isinstance(f, _PatchFitOnImport)]
 
 
 def uninstall() -> None:
     """Put `keras.Model.fit` back (tests, and `pipeviz.watch` users who want it off)."""
     global _watcher
-    import keras
-
+    _remove_finders()
     if _watcher is not None:
         _watcher.stop_reader()
     _watcher = None
+    keras = sys.modules.get("keras")
+    if keras is None:
+        return
     original = getattr(keras.Model.fit, "_pipeviz_original", None)
     if original is not None:
         keras.Model.fit = original

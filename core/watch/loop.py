@@ -26,6 +26,18 @@ class WatchedDataset:
         self.dataset = dataset
         self._watcher = watcher
         self._epoch = -1
+        self._written: list | None = None
+        self._written_read = False
+
+    @property
+    def written(self):
+        """The pipeline as written, read once (serializing an in-memory dataset copies its
+        data: not again at every epoch)."""
+        if not self._written_read:
+            from .hook import written_stages_of
+
+            self._written, self._written_read = written_stages_of(self.dataset), True
+        return self._written
 
     def __iter__(self):
         self._epoch += 1
@@ -40,13 +52,11 @@ class WatchedDataset:
 
 class WatchedIterator:
     def __init__(self, owner: WatchedDataset, epoch: int):
-        from .hook import written_stages_of
-
         self._owner, self.epoch = owner, epoch
         self._watcher = owner._watcher
         self._sender = self._watcher.sender
         self._iterator = iter(owner.dataset)
-        self._written = written_stages_of(owner.dataset)
+        self._written = owner.written
         self._previous: tuple[float, float, int] | None = None  # (requested, taken, size)
         self._next_stages = 0.0
         loop = self._watcher.loop_state

@@ -42,7 +42,7 @@ def text_report(summary: RunSummary, comparison: Comparison | None = None,
     if advice:
         lines += [""] + _advice(advice, summary.stats.images_per_s)
     if comparison is not None:
-        lines += [""] + _comparison(comparison)
+        lines += [""] + comparison_lines(comparison)
     return "\n".join(lines) + "\n"
 
 
@@ -153,7 +153,9 @@ def _advice(advice: Sequence[RunAdvice], examples_per_s: float) -> list[str]:
     return out
 
 
-def _comparison(c: Comparison) -> list[str]:
+def comparison_lines(c: Comparison) -> list[str]:
+    """This run against the last run of the same script, and each advised change it followed
+    with its predicted and measured gain (the report's lines; the window shows them too)."""
     when = time.strftime("%Y-%m-%d %H:%M", time.localtime(c.when))
     if c.ratio is None:
         return [f"Since the last run ({when}): it trained no steps; nothing to compare."]

@@ -419,11 +419,12 @@ search runs once per iterator, not at every read (0.2 ms a read instead of 5 ms)
 def _aligned(nodes: dict, output: int, written: list[Written]) -> dict[int, int]:
     key = (output, tuple((i, n.name, tuple(n.inputs)) for i, n in sorted(nodes.items())),
            tuple((w.position, w.kind) for w in written))
-    if key not in _ALIGNED:
+    found = _ALIGNED.get(key)  # (read once: another thread may clear the dict meanwhile)
+    if found is None:
         if len(_ALIGNED) > 64:
             _ALIGNED.clear()
-        _ALIGNED[key] = align(nodes, output, written)
-    return _ALIGNED[key]
+        found = _ALIGNED[key] = align(nodes, output, written)
+    return found
 
 
 def align(nodes: dict, output: int, written: list[Written]) -> dict[int, int]:
