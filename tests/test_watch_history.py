@@ -77,6 +77,25 @@ def test_an_unchanged_script_follows_nothing_and_prefetch_and_cache_are_seen(tmp
     assert adv.PREFETCH in kinds and adv.CACHE in kinds and adv.PARALLEL not in kinds
 
 
+def test_a_map_fused_with_its_batch_and_still_serial_has_not_followed_the_advice(tmp_path):
+    """tf.data reports a serial map it fused with the batch at parallelism 1: run again
+    unchanged, the parallel advice is not taken for followed; autotuned, it is."""
+    def fused(parallelism: int, autotuned: bool = False) -> tuple[Stage, ...]:
+        return (source(), Stage(2, "map", "MapAndBatch", parallelism=parallelism,
+                                autotuned=autotuned, ms_per_batch=60.0, slowest=True,
+                                fused_with="stage 3: batch (unnamed)"),
+                Stage(3, "batch", "MapAndBatch", parallelism=parallelism, autotuned=autotuned,
+                      ms_per_batch=60.0, fused_with="stage 2: map (unnamed)"))
+    first = summary_of(60, 20, fused(1))
+    advice = adv.advise(first)
+    assert adv.PARALLEL in [a.kind for a in advice]
+    history.save(first, advice, tmp_path)
+    last = history.load(SCRIPT, tmp_path)
+    assert history.compare(last, summary_of(60, 20, fused(1))).followed == ()
+    assert [f.kind for f in history.compare(last, summary_of(30, 20, fused(1, True))).followed] \
+        == [adv.PARALLEL]
+
+
 def test_an_unnamed_map_is_found_again_after_a_stage_is_inserted_before_it(tmp_path):
     first_stages = (source(), map_(2, ms=60.0, slowest=True), batch(3), prefetch(4))
     first = summary_of(60, 20, first_stages)

@@ -13,7 +13,8 @@ keras = pytest.importorskip("keras")
 
 from pipeviz.core.events import StepEvent  # noqa: E402
 from pipeviz.core.watch import hook  # noqa: E402
-from pipeviz.core.watch.events import EpochLogs, FitEnded, FitStarted, StepMetrics  # noqa: E402
+from pipeviz.core.watch.events import (EpochLogs, FitEnded, FitStarted, StagesSampled,  # noqa: E402
+                                       StepMetrics)
 from pipeviz.core.watch.summary import RunSummary  # noqa: E402
 
 
@@ -58,17 +59,26 @@ def sleepy(seconds):
 
 def test_a_sleeping_serial_map_is_input_wait(sender):
     x, y = data(128)
-    ds = tf.data.Dataset.from_tensor_slices((x, y)).map(sleepy(0.001)).batch(16)
-    small_model().fit(ds, epochs=2, verbose=0)
+    ds = tf.data.Dataset.from_tensor_slices((x, y)).map(sleepy(0.002)).batch(16)
+    small_model().fit(ds, epochs=3, verbose=0)
     steps = sender.of(StepEvent)
-    assert len(steps) == 16 and [s.epoch for s in steps] == [0] * 8 + [1] * 8
+    assert len(steps) == 24 and [s.epoch for s in steps] == [0] * 8 + [1] * 8 + [2] * 8
     summary = RunSummary()
     for e in sender.events:
         summary.add(e)
-    # 16 elements x 1 ms of sleep per batch against a step of a tiny model: the wait is the
-    # sleep (>= 16 ms a step) and most of the step
+    # 16 elements x 2 ms of sleep per batch against a step of a tiny model: the wait is the
+    # sleep (>= 32 ms a step) and most of the step
     waits = sorted(s.input_wait_s for s in steps)
-    assert waits[len(waits) // 2] >= 0.015
+    assert waits[len(waits) // 2] >= 0.030
+    # the map's time per batch is per batch of the iterator read (Keras makes one an epoch):
+    # in the later epochs too, it is the map's time per batch (fused with the batch: its
+    # time per element), not that time shared over every batch of the run
+    later = [m for m in sender.of(StagesSampled) if m.t > steps[8].t_taken
+             and m.stages[1].ms_per_batch is not None]
+    assert later, "no stage sample after the first epoch"
+    for sample in later:
+        mapped = sample.stages[1]
+        assert mapped.kind == "map" and mapped.ms_per_batch >= 0.7 * mapped.time_ms >= 20
     assert summary.stats.step_wait_fraction > 0.5
     assert summary.verdict == "highly input-bound"
     for s in steps:

@@ -16,7 +16,7 @@ from dataclasses import asdict, dataclass
 from ..limits import cores
 from ..stepstats import HIGHLY_INPUT_BOUND, MODERATELY_INPUT_BOUND, StepStats
 from .events import Stage
-from .stages import describe
+from .stages import describe, fused_positions
 from .summary import RunSummary
 
 PREFETCH, PARALLEL, CACHE, SERVICE, INPUT, COMPUTE, HOST, STALL = (
@@ -160,9 +160,15 @@ def _slowest(stages: list[Stage]) -> Stage | None:
 
 def _floor_without(stages: list[Stage], changed: set[int]) -> float:
     """The slowest ms per batch among the stages a change leaves as they are (positions
-    not in `changed`): the pipeline cannot deliver faster than that."""
+    not in `changed`, nor run in one node with a changed stage: a batch fused with its map
+    carries the map's time, and goes as fast as the map): the pipeline cannot deliver
+    faster than that."""
+    touched = set(changed)
+    for stage in stages:
+        if stage.position in changed:
+            touched |= fused_positions(stage)
     return max((s.ms_per_batch for s in stages
-                if s.position not in changed and s.ms_per_batch is not None), default=0.0)
+                if s.position not in touched and s.ms_per_batch is not None), default=0.0)
 
 
 def _parallel(stages: list[Stage], stats: StepStats, times: StepTimes) -> RunAdvice | None:

@@ -234,8 +234,8 @@ def _is_followed(advice: dict, old_stages: list[dict], summary: RunSummary) -> b
     now = _same_stage(old, old_stages, stages) if old else None
     if now is None:
         return False
-    if kind == adv.PARALLEL:
-        return now.parallelism is not None
+    if kind == adv.PARALLEL:  # it was serial (a map fused with its batch reads 1): now not
+        return now.autotuned or (now.parallelism or 1) > 1
     if kind == adv.SERVICE:
         return (now.workers or 0) > (_number(old.get("workers")) or 0)
     return False

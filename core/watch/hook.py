@@ -368,7 +368,9 @@ class FitWatch:
             return
         from .stages import read_stages
 
-        sample = read_stages(iterator, self.written, batches_delivered=self.watcher.steps,
+        # per batch: the batches this iterator delivered (its root's count; Keras makes an
+        # iterator per epoch, and tf.data's model covers that one only)
+        sample = read_stages(iterator, self.written,
                              workers=self.workers.count if self.workers else None)
         if isinstance(sample, StagesSampled):
             self.latest_stages = sample.stages

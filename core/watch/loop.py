@@ -106,8 +106,7 @@ class WatchedIterator:
         from .stages import read_stages
 
         try:
-            sample = read_stages(self._iterator, self._written,
-                                 batches_delivered=self._watcher.steps + 1)
+            sample = read_stages(self._iterator, self._written)  # per this epoch's batches
         except Exception:  # noqa: BLE001  never break the user's loop
             return
         if isinstance(sample, StagesSampled):

@@ -90,6 +90,15 @@ def describe(stage) -> str:
     return f"stage {stage.position}: {stage.kind} {name}"
 
 
+_DESCRIBED_POSITION = re.compile(r"(?:^|, )stage (\d+): ")
+
+
+def fused_positions(stage: Stage) -> set[int]:
+    """The positions of the stages tf.data runs in the same node as `stage` (read back from
+    `Stage.fused_with`, which `describe`s them)."""
+    return {int(n) for n in _DESCRIBED_POSITION.findall(stage.fused_with or "")}
+
+
 @functools.lru_cache(maxsize=256)
 def kind_of(op: str) -> str:
     """The canonical kind of a graph op or a model node ("ParallelMapDatasetV2" -> "map")."""
