@@ -64,8 +64,9 @@ def _add_run(subparsers) -> None:
                      help="no window: print one JSON object when it ends (the script's own "
                           "output goes to stderr)")
     run.add_argument("--screenshot", metavar="PATH", type=Path,
-                     help="save a PNG of the window when the script ends (or --train-seconds "
-                          "after its first step), then close it")
+                     help="save a PNG of the window when the script ends, or --train-seconds "
+                          "after its first step (then the script is stopped and the exit code "
+                          "is 0 once the PNG is saved), and close the window")
     run.add_argument("--train-seconds", type=float, default=20.0, metavar="N",
                      help="with --screenshot: seconds of training first (20)")
     run.add_argument("script", help="the training script (a .py file)")
@@ -136,6 +137,10 @@ def _run(args: argparse.Namespace, parser: argparse.ArgumentParser) -> int:
             from pipeviz.core.watch.cli import run_headless
 
             return run_headless(args.script, args.script_args, args.json, args.report)
+        no_display = _no_display("pipeviz run", "add --report or --json to watch without a "
+                                 "window, or set QT_QPA_PLATFORM=offscreen with --screenshot")
+        if no_display is not None:
+            return no_display
         from pipeviz.gui.runwindow import run_app_for_child
 
         return run_app_for_child(args)
@@ -171,6 +176,18 @@ def _check_output_folder(parser: argparse.ArgumentParser, option: str, value) ->
             parser.error(f"{option}: the folder {folder} does not exist")
         if not os.access(folder, os.W_OK):
             parser.error(f"{option}: the folder {folder} is not writable")
+
+
+def _no_display(prog: str, instead: str) -> int | None:
+    """Exit code 2 after one line when a window cannot open: on Linux without DISPLAY or
+    WAYLAND_DISPLAY, and no QT_QPA_PLATFORM chosen, Qt would abort the process (code 134)
+    with a paragraph about platform plugins. None when a window can open."""
+    if not sys.platform.startswith("linux") or os.environ.get("QT_QPA_PLATFORM") or \
+            os.environ.get("DISPLAY") or os.environ.get("WAYLAND_DISPLAY"):
+        return None
+    print(f"{prog}: no display to open the window on (DISPLAY and WAYLAND_DISPLAY are not "
+          f"set): {instead}", file=sys.stderr)
+    return 2
 
 
 def _failed(prog: str, exc: BaseException) -> int:
@@ -243,10 +260,18 @@ def _main(argv: list[str] | None) -> int:
     if args.command == "run":
         return _run(args, parser)
     if args.command == "view":
+        no_display = _no_display("pipeviz view", "pipeviz.watch needs a desktop session; use "
+                                 "`pipeviz run --report script.py` to watch without a window")
+        if no_display is not None:
+            return no_display
         from pipeviz.gui.runwindow import run_app_for_view
 
         return run_app_for_view()
     _check_app_args(args, parser)
+    no_display = _no_display("pipeviz", "run it in a desktop session, or set "
+                             "QT_QPA_PLATFORM=offscreen with --screenshot")
+    if no_display is not None:
+        return no_display
     try:
         from pipeviz.gui.app import run_app
 

@@ -35,6 +35,10 @@ MAX_METRICS = len(METRIC_COLORS)
 VAL_PREFIX = "val_"
 
 
+METRICS_TITLE = "Metrics (running mean over the epoch)"
+NO_METRICS_TITLE = "Metrics: none (compiled without metrics)"
+
+
 def metric_names(logs: dict[str, float]) -> list[str]:
     """The train metrics a logs dict holds, loss left out (the loss plot has it per step)."""
     return [k for k in logs if k != "loss" and not k.startswith(VAL_PREFIX)]
@@ -55,8 +59,7 @@ class RunPlots(QWidget):
                                 "% of time")
         self.split_plot.setYRange(0, 100, padding=0.02)
         self.loss_plot = _plot("runLossPlot", "Loss per step", "loss")
-        self.metrics_plot = _plot("metricsPlot", "Metrics (running mean over the epoch)", "value",
-                                  legend_at_bottom=True)
+        self.metrics_plot = _plot("metricsPlot", METRICS_TITLE, "value", legend_at_bottom=True)
         self.metrics_plot.getPlotItem().enableAutoRange(axis="y")  # the script's own scales
         self.metrics_plot.getAxis("left").enableAutoSIPrefix(False)  # 0.8, not 800 (x0.001)
         self.split_figures = QLabel("", objectName="splitFigures", wordWrap=True)
@@ -108,11 +111,19 @@ class RunPlots(QWidget):
         self._dirty = self._dirty or bool(events)
 
     def add_metrics(self, event: StepMetrics) -> None:
-        for name in metric_names(event.logs):
+        names = metric_names(event.logs)
+        for name in names:
             series = self._metric(name)
             if series is not None:
                 series.append(event.step, event.logs[name])
+        # say why the plot stays empty
+        self._metrics_title(METRICS_TITLE if names or self.metric_series else NO_METRICS_TITLE)
         self._dirty = True
+
+    def _metrics_title(self, text: str) -> None:
+        if self.metrics_plot.getPlotItem().titleLabel.text != text:
+            self.metrics_plot.setTitle(text)
+            theme.style_plot(self.metrics_plot)  # the title in the palette's colour
 
     def add_epoch(self, event: EpochLogs) -> None:
         """An epoch's logs, as points at the last step seen: val_loss on the loss plot,
@@ -199,12 +210,13 @@ class RunPlots(QWidget):
 
     def _update_ranges(self) -> None:
         """The last ROLLING_STEPS steps (moving in steps of 50), or the whole run in round
-        steps, as the MNIST plots: few axis repaints, and the drawn points stay bounded."""
+        steps, as the MNIST plots: few axis repaints, and the drawn points stay bounded. A
+        run shorter than that fills the width (0-50, 0-100, ...), not the left tenth of it."""
         if self.whole_run.isChecked():
             x_min, x_max = 0, nice_ceiling(max(self.last_step, 10) * 1.05)
         else:
-            x_max = max(ROLLING_STEPS, -(-(self.last_step + 1) // 50) * 50)
-            x_min = x_max - ROLLING_STEPS
+            x_max = max(50, -(-(self.last_step + 1) // 50) * 50)
+            x_min = max(0, x_max - ROLLING_STEPS)
         if x_max != self._x_max:
             self._x_max = x_max
             for plot in (self.split_plot, self.loss_plot, self.metrics_plot):

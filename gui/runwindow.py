@@ -96,7 +96,9 @@ def share_text(summary: RunSummary) -> str:
     if not summary.steps:
         return ""
     stats = summary.stats
-    return (f"{100 * stats.step_wait_fraction:.0f}% of step time waiting for input · "
+    between = (f" (the {100 * stats.between_fraction:.0f}% of the time between steps left out)"
+               if stats.between_fraction >= 0.01 else "")
+    return (f"{100 * stats.step_wait_fraction:.0f}% of step time waiting for input{between} · "
             f"{stats.steps:,} steps, {stats.images_per_s:,.0f} examples/s")
 
 
@@ -380,12 +382,12 @@ class RunWindow(QMainWindow):
                 self._size_traceback(text)
 
     def _size_traceback(self, text: str) -> None:
-        """As tall as the traceback needs, up to 45% of the space below the stages: the
+        """As tall as the traceback needs, up to 35% of the space below the stages: the
         plots stay readable, a long traceback scrolls."""
         total = sum(self.lower.sizes())
         line = self.traceback.fontMetrics().lineSpacing()
         wanted = (text.count("\n") + 7) * line
-        pane = min(wanted, int(total * 0.45))
+        pane = min(wanted, int(total * 0.35))
         self.lower.setSizes([total - pane, pane])
 
     def changeEvent(self, event) -> None:  # noqa: N802 (Qt API)
@@ -439,8 +441,10 @@ def run_app_for_child(args) -> int:
     window.show()
     _close_on_signals(window)
     screenshot = getattr(args, "screenshot", None)
+    shot: dict = {}
     if screenshot:
-        _screenshot_when_ready(window, Path(screenshot), getattr(args, "screenshot_after_s", 20.0))
+        shot = _screenshot_when_ready(window, Path(screenshot),
+                                      getattr(args, "screenshot_after_s", 20.0))
     try:
         app.exec()
     finally:
@@ -451,6 +455,8 @@ def run_app_for_child(args) -> int:
             code = run.stop()
     _fold_rest(window, channel)
     history.save(window.summary, advise(window.summary))  # the next run compares with it
+    if shot.get("stopped_it"):  # pipeviz ended the script after the screenshot, as asked
+        return 0 if shot.get("saved") else 2
     return exit_status(code)
 
 
@@ -461,11 +467,14 @@ def _fold_rest(window: RunWindow, channel: EventChannel) -> None:
         window.summary.add(event)
 
 
-def _screenshot_when_ready(window: RunWindow, path: Path, after_s: float) -> None:
-    """Save `path` once the script ended, or `after_s` after its first step; then close."""
+def _screenshot_when_ready(window: RunWindow, path: Path, after_s: float) -> dict:
+    """Save `path` once the script ended, or `after_s` after its first step; then close.
+    Returns a dict filled in then: "saved" (bool) and "stopped_it" (the script was still
+    running: closing the window ends it, and the run's exit code is the screenshot's)."""
     from .app import _save_image
 
     started: list[float] = []
+    outcome: dict = {}
 
     def check() -> None:
         summary = window.summary
@@ -475,13 +484,16 @@ def _screenshot_when_ready(window: RunWindow, path: Path, after_s: float) -> Non
             timer.stop()
             window._dirty = True
             window._redraw()
-            if _save_image(window.grab(), path):
+            outcome["saved"] = _save_image(window.grab(), path)
+            outcome["stopped_it"] = summary.finished is None
+            if outcome["saved"]:
                 log.warning("saved screenshot %s", path)
             window.close()
 
     timer = QTimer(window)
     timer.timeout.connect(check)
     timer.start(250)
+    return outcome
 
 
 def run_app_for_view() -> int:

@@ -518,3 +518,28 @@ def test_a_finished_run_is_compared_with_the_last_run_of_its_script(qtbot):
     after = window.summary.stats.images_per_s
     assert f"{before.stats.images_per_s:,.1f} -&gt; {after:,.1f} examples/s" in \
         window.advice_label.text()
+
+
+def test_a_screenshot_taken_mid_run_stops_the_script_as_asked(qtbot, run_window, tmp_path):
+    """--screenshot with --train-seconds: after that long the window is saved and closed,
+    which stops the script; the run's exit code is then the screenshot's (0: saved), not
+    the stopped script's 130. A script that ended first keeps its own."""
+    from pipeviz.gui.runwindow import _screenshot_when_ready
+    window, run, channel = run_window
+    outcome = _screenshot_when_ready(window, tmp_path / "shot.png", after_s=0.0)
+    feed(qtbot, window, channel, events(5), lambda w: not w.isVisible())
+    assert outcome == {"saved": True, "stopped_it": True} and run.stop_calls == 1
+    assert (tmp_path / "shot.png").stat().st_size > 10_000
+
+
+def test_the_plots_fill_their_width_for_a_short_run(qtbot, run_window):
+    """21 steps span the x axis to 50, not the left tenth of a 500-step window; a model
+    compiled without metrics says so on its empty metrics plot."""
+    from pipeviz.gui.runplots import NO_METRICS_TITLE
+    window, _, channel = run_window
+    items = [e for e in events(21) if not isinstance(e, (StepMetrics, EpochLogs))]
+    feed(qtbot, window, channel, items + [StepMetrics(21, 1, {"loss": 0.5})],
+         lambda w: w.summary.steps == 21)
+    (x_min, x_max), _ = window.plots.loss_plot.getPlotItem().viewRange()
+    assert (x_min, x_max) == (0, 50)
+    assert window.plots.metrics_plot.getPlotItem().titleLabel.text == NO_METRICS_TITLE

@@ -62,7 +62,7 @@ def test_a_script_that_never_trains_says_so_and_keeps_its_exit_code(tmp_path):
     assert done.exists()  # its exit handlers ran, as under plain python
 
 
-def test_stop_ends_a_busy_child_within_3_s(tmp_path):
+def test_stop_ends_a_busy_child_within_3_s(tmp_path, capfd):
     # a C call that ignores KeyboardInterrupt until it returns, like a TensorFlow op
     script = write(tmp_path, """
         import time, signal
@@ -74,8 +74,9 @@ def test_stop_ends_a_busy_child_within_3_s(tmp_path):
     channel = EventChannel()
     run = ChildRun(script, [], channel)
     run.start()
-    deadline = time.time() + 30
-    while not any(isinstance(e, ScriptStarted) for e in channel.drain()) and time.time() < deadline:
+    seen, deadline = "", time.time() + 30
+    while "ready" not in seen and time.time() < deadline:  # it ignores SIGINT from now on
+        seen += capfd.readouterr().out
         time.sleep(0.05)
     started = time.monotonic()
     run.stop()
@@ -84,6 +85,31 @@ def test_stop_ends_a_busy_child_within_3_s(tmp_path):
     assert run.done.wait(5)
     finished = [e for e in channel.drain() if isinstance(e, ScriptFinished)]
     assert finished and finished[-1].exit_code < 0
+
+
+def test_a_stop_interrupts_the_script_with_one_line_not_a_traceback(tmp_path, capfd):
+    """Ctrl+C or closing the window stops the script with SIGINT: it is not a crash, so the
+    terminal gets one line saying where it stopped, the window no traceback, and the exit
+    code is 130, as a shell reports Ctrl+C."""
+    script = write(tmp_path, """
+        import time
+        print("ready", flush=True)
+        while True:
+            time.sleep(0.05)
+        """)
+    channel = EventChannel()
+    run = ChildRun(script, [], channel)
+    run.start()
+    seen, deadline = "", time.time() + 30
+    while "ready" not in seen and time.time() < deadline:
+        seen += capfd.readouterr().out
+        time.sleep(0.05)
+    assert run.stop() == 130 and run.done.wait(5)
+    finished = [e for e in channel.drain() if isinstance(e, ScriptFinished)]
+    assert finished[-1].exit_code == 130 and finished[-1].traceback == ""
+    err = capfd.readouterr().err
+    assert "pipeviz: the script was stopped (KeyboardInterrupt at train.py:5)" in err
+    assert "Traceback" not in err
 
 
 @pytest.mark.parametrize("content, words", [
@@ -100,6 +126,8 @@ def test_scripts_that_cannot_run_get_a_clear_message(tmp_path, content, words):
 def test_a_folder_is_not_a_script(tmp_path):
     with pytest.raises(ScriptError, match="is a folder"):
         check_script(tmp_path)
+    with pytest.raises(ScriptError, match="no script given"):
+        check_script("")  # (Path("") is the current folder)
 
 
 def test_the_cli_says_one_line_and_exits_2(tmp_path):
@@ -109,3 +137,41 @@ def test_the_cli_says_one_line_and_exits_2(tmp_path):
                              str(tmp_path / "missing.py")], capture_output=True, text=True)
     assert result.returncode == 2
     assert result.stderr.strip().count("\n") == 0 and "no such file" in result.stderr
+
+
+@pytest.mark.skipif(not sys.platform.startswith("linux"), reason="DISPLAY is X11's (Linux)")
+@pytest.mark.parametrize("argv", [["run", "train.py"], ["view"], []], ids=["run", "view", "app"])
+def test_no_display_is_one_line_not_a_qt_abort(tmp_path, argv):
+    """Without a display Qt aborts the process (code 134) with a paragraph on platform
+    plugins; pipeviz says what to do instead in one line, exit code 2, before any child."""
+    import os
+    import subprocess
+
+    write(tmp_path, "print('never run')\n")
+    env = {k: v for k, v in os.environ.items()
+           if k not in ("QT_QPA_PLATFORM", "DISPLAY", "WAYLAND_DISPLAY")}
+    result = subprocess.run([sys.executable, "-m", "pipeviz", *argv], cwd=tmp_path, env=env,
+                            capture_output=True, text=True, timeout=60)
+    assert result.returncode == 2, result.stderr
+    assert result.stderr.count("\n") == 1 and "no display" in result.stderr
+    assert "never run" not in result.stdout
+
+
+
+def test_the_traceback_is_the_script_s_without_pipeviz_s_frames():
+    """A script that raises inside fit: its traceback as Python prints it, without the
+    frames of pipeviz's patched fit (nor runpy's), in a chained exception too."""
+    from pipeviz.core.watch import child
+    script, ns = "/home/me/train.py", {}
+    exec(compile("def fit(f):\n    return f()\n", child.WATCH_DIR + "hook.py", "exec"), ns)
+    exec(compile("def boom():\n    raise ValueError('bad shape')\n"
+                 "def main(fit):\n    try:\n        fit(boom)\n"
+                 "    except ValueError as e:\n        raise RuntimeError('fit failed') from e\n",
+                 script, "exec"), ns)
+    try:
+        ns["main"](ns["fit"])
+    except RuntimeError as exc:
+        text = child._script_traceback(exc, script)
+    assert "hook.py" not in text
+    assert "ValueError: bad shape" in text and "RuntimeError: fit failed" in text
+    assert text.count(f'File "{script}"') == 3  # main (twice: each exception) and boom

@@ -205,3 +205,23 @@ def test_no_pipeviz_thread_outlives_its_fit_but_the_reader(sender):
     small_model().fit(tf.data.Dataset.from_tensor_slices((x, y)).batch(16), epochs=1, verbose=0)
     names = [t.name for t in threading.enumerate() if t.name.startswith("pipeviz")]
     assert names == ["pipeviz-reader"]
+
+
+def test_watch_without_a_window_trains_on_unwatched(monkeypatch):
+    """pipeviz.watch outside `pipeviz run` where no window can open (no display): one
+    warning, the dataset back as it was, nothing patched, and no second try."""
+    from pipeviz.core.watch import api
+
+    def no_view():
+        raise RuntimeError("pipeviz view did not start")
+
+    tries = []
+    monkeypatch.delenv(api.ENV_ADDRESS, raising=False)
+    monkeypatch.setattr(api, "_open_view", lambda: tries.append(1) or no_view())
+    monkeypatch.setattr(api, "_no_window", False)
+    dataset = tf.data.Dataset.range(3)
+    with pytest.warns(RuntimeWarning, match="the training goes on unwatched"):
+        assert api.watch(None, dataset) is dataset
+    assert api.watch(None, dataset) is dataset and tries == [1]
+    assert hook.current() is None
+    assert not hasattr(keras.Model.fit, "_pipeviz_original")

@@ -39,7 +39,7 @@ def test_verdict_at_tensorboards_thresholds(wait, verdict):
     """Wait w of a 100 ms step (compute 100 - w): the verdict flips at 5% and 20%."""
     summary = finished(run(wait, 100 - wait, stages=STAGES))
     text = text_report(summary)
-    assert f"Verdict: {verdict}: the step waited for input {wait / 100:.1%}" in text
+    assert f"Verdict: {verdict}: input wait was {wait / 100:.1%} of the time in steps" in text
     assert json_report(summary)["verdict"] == verdict
 
 
@@ -53,6 +53,9 @@ def test_time_split_adds_up_and_names_examples_per_second():
         row = next(line for line in text.splitlines() if line.split()[:1] == [part])
         assert row.split() == [part, ms, "ms", share]
     assert "Steps: 50 (1,600 examples) in 5.0 s: 320.0 examples/s." in text
+    # the verdict's share leaves the time between steps out, and says so with its size
+    assert f"input wait was {30 / 95:.1%} of the time in steps" in text
+    assert "the time between steps, 5.0% of the wall clock, is left out" in text
 
 
 def test_stage_rows_in_order_with_their_figures():
@@ -118,6 +121,9 @@ def test_a_run_that_raised_says_so_with_the_exception():
     assert json_report(summary)["traceback"] == tb
     assert "exited with code 3" in text_report(finished(run(1, 99), code=3))
     assert "ended by signal 15" in text_report(finished(run(1, 99), code=-15))
+    stopped = text_report(finished(run(1, 99), code=130))  # Ctrl+C: no crash, no traceback
+    assert "The script was stopped (Ctrl+C, or its window closed) after 50 steps" in stopped
+    assert "raised" not in stopped
 
 
 def test_a_stall_is_reported():

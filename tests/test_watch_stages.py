@@ -241,3 +241,17 @@ def test_something_that_is_not_a_tf_data_iterator_says_so_instead_of_raising():
     assert sample.note.startswith("tf.data's model of the iterator could not be read")
     assert [s.kind for s in sample.stages] == ["source: range", "batch"]
     assert all(s.time_ms is None for s in sample.stages)
+
+
+def test_stages_without_a_node_in_tf_data_s_model_are_named_in_the_note():
+    """A stage tf.data's model has no node for gets no figures (None, shown "?"), and the
+    sample's note names it and says why, instead of a row of question marks unexplained."""
+    from pipeviz.core.watch.events import Stage
+    from pipeviz.core.watch.stages import unread_note
+    read = Stage(2, "batch", "BatchV2", elements=8, time_ms=0.05)
+    assert unread_note([read]) == ""
+    one = unread_note([Stage(1, "source: tensor slices", "TensorSliceDataset"), read])
+    assert one.startswith("tf.data's model of the running iterator has no node for stage 1, "
+                          "so its figures are unknown (?)")
+    two = unread_note([Stage(1, "source", "X"), Stage(3, "cache", "Y"), read])
+    assert "no node for stages 1, 3, so their figures" in two

@@ -11,6 +11,7 @@ from __future__ import annotations
 import os
 import subprocess
 import sys
+import warnings
 
 from .wire import ENV_ADDRESS, ENV_TOKEN, Sender
 
@@ -24,8 +25,24 @@ def watch(model=None, dataset=None):
     from . import hook
     from .loop import WatchedDataset
 
-    watcher = hook.current() or hook.install(_connect())
+    global _no_window
+    watcher = hook.current()
+    if watcher is None:
+        if _no_window:
+            return dataset
+        try:
+            sender = _connect()
+        except (OSError, RuntimeError) as exc:  # no display, a window that did not start
+            _no_window = True
+            warnings.warn(f"pipeviz.watch: no window to report to ({exc}); the training goes "
+                          "on unwatched", RuntimeWarning, stacklevel=3)
+            return dataset
+        watcher = hook.install(sender)
     return None if dataset is None else WatchedDataset(dataset, watcher)
+
+
+_no_window = False
+"""A window could not be opened: later calls do not try again (each try starts a process)."""
 
 
 def _connect() -> Sender:

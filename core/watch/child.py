@@ -19,12 +19,44 @@ from .events import ScriptFinished, ScriptStarted
 from .wire import ENV_ADDRESS, ENV_TOKEN, Sender
 
 
+WATCH_DIR = os.path.dirname(os.path.abspath(__file__)) + os.sep
+"""pipeviz's own hook files: their frames (the patched fit) are not the script's."""
+
+
 def _script_traceback(exc: BaseException, script: str) -> str:
-    """The traceback from the script's first frame on (pipeviz's runpy frames left out)."""
+    """The traceback as Python prints it for `python script.py`: from the script's first
+    frame on (runpy's left out), without the frames of pipeviz's patched fit, in chained
+    exceptions too."""
     tb = exc.__traceback__
     while tb is not None and tb.tb_frame.f_code.co_filename != script:
         tb = tb.tb_next
-    return "".join(traceback.format_exception(type(exc), exc, tb or exc.__traceback__))
+    report = traceback.TracebackException(type(exc), exc, tb or exc.__traceback__)
+    seen, stack = set(), [report]
+    while stack:
+        current = stack.pop()
+        if current is None or id(current) in seen:
+            continue
+        seen.add(id(current))
+        current.stack = traceback.StackSummary.from_list(
+            [frame for frame in current.stack if not frame.filename.startswith(WATCH_DIR)])
+        stack += [current.__cause__, current.__context__]
+    return "".join(report.format())
+
+
+def _where(exc: BaseException, script: str) -> str:
+    """Where the script was when `exc` reached it: "KeyboardInterrupt at train.py:42"."""
+    lines = [tb.tb_lineno for tb in _frames(exc.__traceback__)
+             if tb.tb_frame.f_code.co_filename == script]
+    line = lines[-1] if lines else None  # the innermost line of the script
+    at = f" at {os.path.basename(script)}:{line}" if line is not None else ""
+    return f"{type(exc).__name__}{at}"
+
+
+def _frames(tb):
+    """The traceback's entries, innermost last."""
+    while tb is not None:
+        yield tb
+        tb = tb.tb_next
 
 
 def _exit_with_parent(sock_owner: Sender) -> None:
@@ -53,10 +85,14 @@ def run(script: str, args: list[str], sender: Sender) -> int:
         code = exc.code if isinstance(exc.code, int) else (0 if exc.code is None else 1)
         if exc.code is not None and not isinstance(exc.code, int):
             print(exc.code, file=sys.stderr)
-    except BaseException as exc:  # noqa: BLE001  (KeyboardInterrupt included: say so)
+    except KeyboardInterrupt as exc:  # pipeviz stopped it (Ctrl+C, the window closed): not a crash
+        print(f"pipeviz: the script was stopped ({_where(exc, script)})", file=sys.stderr,
+              flush=True)
+        code = 130
+    except BaseException as exc:  # noqa: BLE001
         text = _script_traceback(exc, script)
         print(text, end="", file=sys.stderr, flush=True)
-        code = 130 if isinstance(exc, KeyboardInterrupt) else 1
+        code = 1
     finally:
         hook.finish()
     sender.send(ScriptFinished(code, text, hook.steps_run()))

@@ -19,6 +19,9 @@ from .history import Comparison
 from .summary import RunSummary
 
 WIDTH = 100
+INTERRUPTED = 130
+"""The exit code of a script stopped by KeyboardInterrupt (Ctrl+C; pipeviz stops a script
+with SIGINT first), as a shell reports it."""
 NEVER_TRAINED = ("The script ran no training steps: pipeviz watches keras Model.fit and "
                  "pipeviz.watch(...) loops, and this run ended without a step of either, so "
                  "there is nothing to measure.")
@@ -66,6 +69,10 @@ def _ending(summary: RunSummary) -> list[str]:
         last = finished.traceback.strip().splitlines()[-1]
         out.append(f"The script raised an exception (exit code {finished.exit_code}): {last} "
                    "(its traceback is printed above, as Python printed it).")
+    elif finished is not None and finished.exit_code == INTERRUPTED:
+        out.append(f"The script was stopped (Ctrl+C, or its window closed) after "
+                   f"{summary.steps:,} steps; the figures cover what ran (exit code "
+                   f"{INTERRUPTED}).")
     elif finished is not None and finished.exit_code < 0:
         out.append(f"The script was ended by signal {-finished.exit_code}.")
     elif finished is not None and finished.exit_code != 0:
@@ -80,10 +87,18 @@ def _ending(summary: RunSummary) -> list[str]:
 
 def _verdict(summary: RunSummary) -> list[str]:
     stats = summary.stats
-    return [f"Verdict: {summary.verdict}: the step waited for input "
-            f"{stats.step_wait_fraction:.1%} of its time ({THRESHOLDS}).",
+    return [f"Verdict: {summary.verdict}: input wait was {stats.step_wait_fraction:.1%} of "
+            f"the time in steps ({THRESHOLDS}; {between_words(stats)}).",
             f"Steps: {stats.steps:,} ({stats.images:,} examples) in {stats.wall_s:.1f} s: "
             f"{stats.images_per_s:,.1f} examples/s."]
+
+
+def between_words(stats: StepStats) -> str:
+    """Why the verdict's share differs from the wait's share of the wall clock: TensorBoard
+    judges the time in steps; the time between them (epoch starts, tracing, validation) is
+    left out of it."""
+    return (f"the time between steps, {stats.between_fraction:.1%} of the wall clock, is left "
+            "out of this share, as TensorBoard leaves it out")
 
 
 def _time_split(stats: StepStats) -> list[str]:
@@ -92,7 +107,7 @@ def _time_split(stats: StepStats) -> list[str]:
     rows = [[PART_LABELS[p], f"{stats.ms_per_step(p):.2f} ms", f"{stats.fraction(p):.1%}"]
             for p in PARTS]
     return [f"Time per step: {stats.breakdown()} ms"] + _table(
-        ["part", "per step", "share"], rows)
+        ["part", "per step", "share of the wall clock"], rows)
 
 
 def _parallelism(stage: Stage) -> str:

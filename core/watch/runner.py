@@ -34,6 +34,8 @@ class ScriptError(ValueError):
 
 def check_script(path: str | os.PathLike) -> Path:
     """The script as an absolute path, or ScriptError saying what is wrong and what to do."""
+    if not str(path).strip():
+        raise ScriptError("no script given: give the path of your training script (a .py file)")
     script = Path(path).expanduser()
     if not script.exists():
         raise ScriptError(f"{path}: no such file; give the path of your training script")

@@ -321,7 +321,21 @@ def read_stages(iterator, written: list[Written], batches_delivered: int | None 
     except (tf.errors.OpError, TypeError, ValueError) as error:  # e.g. not an owned iterator
         note = f"tf.data's model of the iterator could not be read: {_first_line(error)}"
         return StagesSampled(t, tuple(_bare(w, workers) for w in written), note)
-    return StagesSampled(t, tuple(live_stages(proto, written, batches_delivered, workers)))
+    stages = live_stages(proto, written, batches_delivered, workers)
+    return StagesSampled(t, tuple(stages), unread_note(stages))
+
+
+def unread_note(stages: list[Stage]) -> str:
+    """Why some stages have no figures although tf.data's model was read: the model has no
+    node for them ("" when every stage has its node)."""
+    unread = [s.position for s in stages if s.elements is None]
+    if not unread:
+        return ""
+    several = len(unread) > 1
+    return (f"tf.data's model of the running iterator has no node for stage"
+            f"{'s' if several else ''} {', '.join(map(str, unread))}, so "
+            f"{'their' if several else 'its'} figures are unknown (?): the model leaves out "
+            "what tf.data optimized away and what it has not built an iterator for (yet).")
 
 
 def _first_line(error: Exception) -> str:
