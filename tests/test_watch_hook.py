@@ -169,11 +169,15 @@ def test_a_custom_loop_is_timed_at_the_watched_iterator(sender):
     x, y = data(64)
     ds = tf.data.Dataset.from_tensor_slices((x, y)).map(sleepy(0.002)).batch(16)
     watched = WatchedDataset(ds, hook.current())
+    started = time.time()
     for _ in range(2):
         for batch in watched:
             time.sleep(0.01)  # the loop's own step
+    ended = time.time()
     steps = sender.of(StepEvent)
     assert len(steps) == 8 and [s.epoch for s in steps] == [0] * 4 + [1] * 4
+    # the steps' parts cover a clock around the loop, the making of its iterators included
+    assert sum(s.wall_s for s in steps) == pytest.approx(ended - started, abs=0.005)
     # 16 x 2 ms of sleep per batch; tf.data fuses the map into an asynchronous MapAndBatch,
     # which starts the next batch during the loop's own step
     assert min(s.input_wait_s for s in steps) >= 0.015

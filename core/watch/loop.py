@@ -55,14 +55,14 @@ class WatchedIterator:
         self._owner, self.epoch = owner, epoch
         self._watcher = owner._watcher
         self._sender = self._watcher.sender
+        loop = self._watcher.loop_state
+        if loop.get("started") is None:  # before the iterator is made: its making (and the
+            loop["started"] = loop["last_end"] = time.time()  # first read of the pipeline)
+            self._sender.send(FitStarted(loop["started"], how=HOW))  # is the first between
         self._iterator = iter(owner.dataset)
         self._written = owner.written
         self._previous: tuple[float, float, int] | None = None  # (requested, taken, size)
         self._next_stages = 0.0
-        loop = self._watcher.loop_state
-        if loop.get("started") is None:
-            loop["started"] = loop["last_end"] = time.time()
-            self._sender.send(FitStarted(loop["started"], how=HOW))
         self._new_epoch = True
 
     def __iter__(self):
