@@ -73,8 +73,10 @@ class WatchedIterator:
         self._close_step(requested)
         try:
             batch = next(self._iterator)
-        except StopIteration:
-            self._sender.send(FitEnded(time.time(), 0.0))
+        except StopIteration:  # the time it took to find the end is between steps
+            loop, now = self._watcher.loop_state, time.time()
+            self._sender.send(FitEnded(now, max(0.0, now - loop["last_end"])))
+            loop["last_end"] = now
             raise
         self._previous = (requested, time.time(), _batch_size(batch))
         if requested >= self._next_stages:
