@@ -348,7 +348,7 @@ def live_stages(proto, written: list[Written], batches_delivered: int | None = N
     nodes = dict(proto.nodes)
     root = nodes.get(proto.output)
     batches = batches_delivered or (root.num_elements if root is not None else 0)
-    matched = _aligned(nodes, proto.output, written)
+    matched = _aligned(nodes, users_top(nodes, proto.output), written)
     stages = []
     for w in written:
         node_id = matched.get(w.position)
@@ -433,6 +433,38 @@ def _replace(stage: Stage, **changes) -> Stage:
 
 
 # ---------------------------------------------------------------- alignment
+
+CLOCK_KINDS = ("map", "repeat", "source: tensors")
+"""The request stamp's clock in tf.data's model (stamps.StepClock.stamp_requests): a map
+over a repeated tensor, the first input of the zip pipeviz puts on top of the pipeline."""
+
+
+def users_top(nodes: dict, output: int) -> int:
+    """The model node the user's pipeline ends at: below pipeviz's request stamp (a zip of
+    the clock and the pipeline, then a map), when it is there. tf.data's model names nodes
+    by their op alone, so without this pipeviz's own map could be taken for the user's map
+    when tf.data's model has no node for that one (yet)."""
+    node_id = output
+    for _ in range(8):  # the stamp is within a few nodes of the root
+        node = nodes.get(node_id)
+        if node is None or not node.inputs:
+            break
+        if kind_of(node.name) == "zip" and len(node.inputs) == 2 and \
+                _chain_kinds(nodes, node.inputs[0]) == CLOCK_KINDS:
+            return node.inputs[1]
+        node_id = node.inputs[0]
+    return output
+
+
+def _chain_kinds(nodes: dict, node_id: int) -> tuple[str, ...]:
+    kinds = []
+    while node_id in nodes and len(kinds) <= len(CLOCK_KINDS):
+        node = nodes[node_id]
+        kinds.append(kind_of(node.name))
+        if not node.inputs:
+            break
+        node_id = node.inputs[0]
+    return tuple(kinds)
 
 _ALIGNED: dict = {}
 """Alignments by the model's shape: it keeps its nodes while the iterator runs, so the
