@@ -39,6 +39,16 @@ def nice_ceiling(value: float) -> float:
         return 1.0
     power = 10 ** math.floor(math.log10(value))
     return next(m * power for m in (1, 2, 5, 10) if m * power >= value)
+
+
+def x_window(last_step: int, whole_run: bool, narrowest: int = ROLLING_STEPS) -> tuple[int, int]:
+    """The plots' x range: the whole run in round steps, or the last ROLLING_STEPS steps,
+    moving in steps of 50 (few axis repaints, the drawn points bounded). It starts
+    `narrowest` wide and grows to ROLLING_STEPS, so a short run can fill the width."""
+    if whole_run:
+        return 0, nice_ceiling(max(last_step, 10) * 1.05)
+    x_max = max(narrowest, -(-(last_step + 1) // 50) * 50)
+    return max(0, x_max - ROLLING_STEPS), x_max
 WAIT_COLOR, HOST_COLOR, BETWEEN_COLOR, COMPUTE_COLOR = (230, 120, 40), (150, 110, 200), (120, 120, 120), (60, 160, 90)
 """The idle plot's areas: mid-tone hues, read on a light and on a dark background alike."""
 LOSS_RAW = ((150, 170, 220), (85, 105, 150))    # (on light, on dark): fainter than smoothed
@@ -261,11 +271,7 @@ class LivePlots(QWidget):
         self.refresh()
 
     def _update_ranges(self) -> None:
-        if self.whole_run.isChecked():
-            x_min, x_max = 0, nice_ceiling(max(self.last_step, 10) * 1.05)
-        else:  # moves in steps of 50: few axis repaints
-            x_max = max(ROLLING_STEPS, -(-(self.last_step + 1) // 50) * 50)
-            x_min = x_max - ROLLING_STEPS
+        x_min, x_max = x_window(self.last_step, self.whole_run.isChecked())
         if x_max != self._x_max:
             self._x_max = x_max
             for plot in (self.loss_plot, self.accuracy_plot, self.idle_plot):

@@ -24,7 +24,7 @@ from pipeviz.core.watch.events import EpochLogs, StepMetrics
 
 from . import theme
 from .plots import (LOSS_RAW, ROLLING_STEPS, SMOOTHED, VALIDATION, _plot, figures_text,
-                    nice_ceiling, split_items, split_points)
+                    nice_ceiling, split_items, split_points, x_window)
 
 METRIC_COLORS = (((30, 70, 170), (110, 160, 255)), ((40, 140, 70), (110, 210, 130)),
                  ((140, 60, 170), (200, 140, 240)), ((150, 100, 20), (230, 180, 90)),
@@ -209,14 +209,9 @@ class RunPlots(QWidget):
         self._epochs_dirty = False
 
     def _update_ranges(self) -> None:
-        """The last ROLLING_STEPS steps (moving in steps of 50), or the whole run in round
-        steps, as the MNIST plots: few axis repaints, and the drawn points stay bounded. A
-        run shorter than that fills the width (0-50, 0-100, ...), not the left tenth of it."""
-        if self.whole_run.isChecked():
-            x_min, x_max = 0, nice_ceiling(max(self.last_step, 10) * 1.05)
-        else:
-            x_max = max(50, -(-(self.last_step + 1) // 50) * 50)
-            x_min = max(0, x_max - ROLLING_STEPS)
+        """As the MNIST plots (plots.x_window), but a run shorter than their window fills
+        the width (0-50, 0-100, ...), not the left tenth of it."""
+        x_min, x_max = x_window(self.last_step, self.whole_run.isChecked(), narrowest=50)
         if x_max != self._x_max:
             self._x_max = x_max
             for plot in (self.split_plot, self.loss_plot, self.metrics_plot):

@@ -453,18 +453,12 @@ def run_app_for_child(args) -> int:
         code = run.wait(STOP_WITHIN_S)  # the window asked it to stop when it closed
         if run.running:
             code = run.stop()
-    _fold_rest(window, channel)
+    window.summary.add_all(channel.drain())  # what came after the last frame: the record
+    # for the next comparison is the whole run (its last steps, its end)
     history.save(window.summary, advise(window.summary))  # the next run compares with it
     if shot.get("stopped_it"):  # pipeviz ended the script after the screenshot, as asked
         return 0 if shot.get("saved") else 2
     return exit_status(code)
-
-
-def _fold_rest(window: RunWindow, channel: EventChannel) -> None:
-    """Events that came after the window's last frame (the script's last steps, its end),
-    folded in so the run recorded for the next comparison is the whole run."""
-    for event in channel.drain():
-        window.summary.add(event)
 
 
 def _screenshot_when_ready(window: RunWindow, path: Path, after_s: float) -> dict:

@@ -9,6 +9,7 @@ import textwrap
 import time
 
 import pytest
+from conftest import wait_until
 
 from pipeviz.core.events import EventChannel
 from pipeviz.core.watch.events import ScriptFinished, ScriptStarted
@@ -62,6 +63,21 @@ def test_a_script_that_never_trains_says_so_and_keeps_its_exit_code(tmp_path):
     assert done.exists()  # its exit handlers ran, as under plain python
 
 
+def start_until_ready(script, channel, capfd) -> ChildRun:
+    """Start `script` in a child and return once it printed "ready" (its own set-up done:
+    a signal before then would reach pipeviz's start-up, not the script)."""
+    run = ChildRun(script, [], channel)
+    run.start()
+    printed: list[str] = []
+
+    def ready() -> bool:
+        printed.append(capfd.readouterr().out)
+        return "ready" in "".join(printed)
+
+    wait_until(ready, 30, interval=0.05)
+    return run
+
+
 def test_stop_ends_a_busy_child_within_3_s(tmp_path, capfd):
     # a C call that ignores KeyboardInterrupt until it returns, like a TensorFlow op
     script = write(tmp_path, """
@@ -72,12 +88,7 @@ def test_stop_ends_a_busy_child_within_3_s(tmp_path, capfd):
             time.sleep(10)
         """)
     channel = EventChannel()
-    run = ChildRun(script, [], channel)
-    run.start()
-    seen, deadline = "", time.time() + 30
-    while "ready" not in seen and time.time() < deadline:  # it ignores SIGINT from now on
-        seen += capfd.readouterr().out
-        time.sleep(0.05)
+    run = start_until_ready(script, channel, capfd)  # it ignores SIGINT from now on
     started = time.monotonic()
     run.stop()
     assert not run.running
@@ -98,12 +109,7 @@ def test_a_stop_interrupts_the_script_with_one_line_not_a_traceback(tmp_path, ca
             time.sleep(0.05)
         """)
     channel = EventChannel()
-    run = ChildRun(script, [], channel)
-    run.start()
-    seen, deadline = "", time.time() + 30
-    while "ready" not in seen and time.time() < deadline:
-        seen += capfd.readouterr().out
-        time.sleep(0.05)
+    run = start_until_ready(script, channel, capfd)
     assert run.stop() == 130 and run.done.wait(5)
     finished = [e for e in channel.drain() if isinstance(e, ScriptFinished)]
     assert finished[-1].exit_code == 130 and finished[-1].traceback == ""

@@ -12,6 +12,7 @@ import threading
 import time
 
 import pytest
+from conftest import wait_until
 
 tf = pytest.importorskip("tensorflow")
 
@@ -61,9 +62,7 @@ def service():
                 dispatcher_address=address, worker_address=f"localhost:{ports[1]}",
                 port=ports[1]))
         assert process.stdout.readline().strip() == b"ready"
-        deadline = time.time() + 10
-        while len(dispatcher_workers(address) or ()) < 2 and time.time() < deadline:
-            time.sleep(0.1)
+        wait_until(lambda: len(dispatcher_workers(address) or ()) >= 2, 10, interval=0.1)
         yield dispatcher, address, ports, process, here
     finally:
         process.kill()
@@ -126,9 +125,7 @@ def test_a_killed_worker_is_named_when_the_input_stalls(service):
     watch = StallWatch(lambda: last["t"], written, stalls.append, stall_s=1.5)
     watch.start(period_s=0.25)
     try:
-        deadline = time.time() + 15
-        while not stalls and time.time() < deadline:
-            time.sleep(0.1)
+        wait_until(lambda: stalls, 15, interval=0.1)
     finally:
         watch.stop()
     assert len(stalls) == 1, "the input never stalled, or was reported twice"
@@ -168,5 +165,5 @@ def test_a_local_pipeline_s_stall_names_the_empty_slowest_stage():
                     ms_per_batch=40.0, elements=50, slowest=True),
               Stage(3, "batch", "BatchV2"),
               Stage(4, "prefetch", "Prefetch", buffer_size=2, buffered=0))
-    detail = pipeline_detail(stages, 12.0)
+    detail = pipeline_detail(stages)
     assert detail == "stage 2: map 'decode' holds nothing ready"

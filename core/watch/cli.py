@@ -18,11 +18,6 @@ from .summary import RunSummary
 POLL_S = 0.1
 
 
-def fold(channel: EventChannel, summary: RunSummary) -> None:
-    for event in channel.drain():
-        summary.add(event)
-
-
 def run_headless(script: str, args: list[str], as_json: bool, report: bool) -> int:
     """Run the script to its end (or Ctrl+C, or SIGTERM: the child is ended within 3 s and
     the report covers what ran), then print the report and/or the JSON."""
@@ -41,8 +36,8 @@ def run_headless(script: str, args: list[str], as_json: bool, report: bool) -> i
     try:
         run.start()
         while not run.done.wait(POLL_S):
-            fold(channel, summary)
-        fold(channel, summary)
+            summary.add_all(channel.drain())
+        summary.add_all(channel.drain())
     finally:
         for signum, handler in previous.items():
             signal.signal(signum, handler)

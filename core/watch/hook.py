@@ -14,7 +14,6 @@ import importlib.abc
 import inspect
 import logging
 import math
-import statistics
 import sys
 import threading
 import time
@@ -142,7 +141,6 @@ class Watcher:
     def __init__(self, sender):
         self.sender = sender
         self.steps = 0
-        self.busy = False
         self._fit: FitWatch | None = None
         self._lock = threading.Lock()
         self._stop = threading.Event()
@@ -161,7 +159,6 @@ class Watcher:
 
     def fit(self, model, original, arguments: dict):
         fit = FitWatch(self, model, self.clock_for(model), arguments)
-        self.busy = True
         with self._lock:
             self._fit = fit
         self._start_reader()
@@ -172,7 +169,11 @@ class Watcher:
             with self._lock:
                 self._fit = None
             fit.after()
-            self.busy = False
+
+    @property
+    def busy(self) -> bool:
+        """A fit is being watched (a fit inside it, or in another thread, runs unwatched)."""
+        return self._fit is not None
 
     def _start_reader(self) -> None:
         if self._thread is None:
@@ -212,7 +213,8 @@ class FitWatch:
         self.epoch_started = 0.0
         self.next_stage_read = 0.0
         self.latest_stages: tuple = ()
-        self.step_walls: deque[float] = deque(maxlen=50)
+        self.step_ends: deque[float] = deque(maxlen=51)
+        """The last steps' ends: their median step is the stall watch's yardstick."""
         self.workers = None
         self.stall_watch = None
         self._undo: list = []
@@ -250,13 +252,13 @@ class FitWatch:
     def _watch_for_stalls(self) -> None:
         """Say when no step comes for long (a dead tf.data service worker makes the step
         wait forever, silently) and where the input is stuck."""
-        from .service import ServiceWorkers, StallWatch
+        from .service import ServiceWorkers, StallWatch, median_step_s
 
         if any(w.kind == "data service" for w in self.written):
             self.workers = ServiceWorkers()
         self.stall_watch = StallWatch(
             lambda: self.last_trained, self.written, self.sender.send,
-            step_s=lambda: statistics.median(self.step_walls) if self.step_walls else None,
+            step_s=lambda: median_step_s(self.step_ends),
             stages=lambda: self.latest_stages)
         self.stall_watch.start()
 
@@ -358,7 +360,7 @@ class FitWatch:
             host_s=0.0 if new_epoch else gap, between_s=gap if new_epoch else 0.0,
             wall_s=max(0.0, t_trained - self.last_trained), t_loaded=0.0, t_normalized=0.0,
             t_enqueued=0.0, t_requested=t_requested, t_taken=t_taken, t_trained=t_trained))
-        self.step_walls.append(max(0.0, t_trained - self.last_trained))
+        self.step_ends.append(t_trained)
         self.last_trained, self.last_epoch = t_trained, int(epoch)
 
     def _sample_stages(self) -> None:

@@ -9,6 +9,7 @@ without such a read part of it may fall into the next wait). `FitStarted.how` sa
 """
 from __future__ import annotations
 
+import functools
 import math
 import time
 
@@ -26,18 +27,14 @@ class WatchedDataset:
         self.dataset = dataset
         self._watcher = watcher
         self._epoch = -1
-        self._written: list | None = None
-        self._written_read = False
 
-    @property
+    @functools.cached_property
     def written(self):
         """The pipeline as written, read once (serializing an in-memory dataset copies its
         data: not again at every epoch)."""
-        if not self._written_read:
-            from .hook import written_stages_of
+        from .hook import written_stages_of
 
-            self._written, self._written_read = written_stages_of(self.dataset), True
-        return self._written
+        return written_stages_of(self.dataset)
 
     def __iter__(self):
         self._epoch += 1

@@ -165,10 +165,10 @@ class ServiceWorkers:
         return self._known[address][1]
 
 
-def service_detail(written: Written, waited_s: float) -> str:
-    """(The wait itself is InputStalled.seconds; the displays say it.) Where a data service
-    input is stuck: the workers that do not answer, or the
-    dispatcher, or (all answering) that the service is slow."""
+def service_detail(written: Written) -> str:
+    """Where a data service input is stuck: the workers that do not answer, or the
+    dispatcher, or (all answering) that the service is slow. (How long it has waited is
+    InputStalled.seconds, which the displays say.)"""
     dispatcher = written.address
     workers = dispatcher_workers(dispatcher)
     if workers is None:
@@ -185,7 +185,7 @@ def service_detail(written: Written, waited_s: float) -> str:
             "be blocked (a generator or py_function waiting) or far slower than the step.")
 
 
-def pipeline_detail(stages: Iterable[Stage], waited_s: float) -> str:
+def pipeline_detail(stages: Iterable[Stage]) -> str:
     """Where a local pipeline is stuck: the slowest stage if it holds nothing ready, else
     the stage nearest the source that holds nothing ready."""
     stages = list(stages)
@@ -236,16 +236,16 @@ class StallWatch:
         if waited < self.threshold():
             return None
         self._reported_for = last
-        stalled = InputStalled(now, waited, self.detail(waited))
+        stalled = InputStalled(now, waited, self.detail())
         self.on_stall(stalled)
         return stalled
 
-    def detail(self, waited_s: float) -> str:
+    def detail(self) -> str:
         service = next((w for w in self.written if w.kind == "data service" and w.address),
                        None)
         if service is not None:
-            return service_detail(service, waited_s)
-        return pipeline_detail(self.stages() if self.stages else (), waited_s)
+            return service_detail(service)
+        return pipeline_detail(self.stages() if self.stages else ())
 
     def start(self, period_s: float = 1.0) -> None:
         """Check every `period_s` in a daemon thread until `stop()`."""

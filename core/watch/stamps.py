@@ -30,9 +30,6 @@ RING_ROWS = 8192
 """Steps the ring holds between two reads (the reader comes every 0.1-0.5 s)."""
 STAMP_STAGE_NAME = "pipeviz_request_stamp"
 """The `name=` of the stages pipeviz appends (core/watch/stages.py leaves them out)."""
-TAIL_STAGES = 2
-"""How many stages `StepClock.stamp_requests` appends after the user's last stage (the zip
-and the map that stores the stamp); the stamp's own source is the zip's first input."""
 
 
 class StepClock:

@@ -64,6 +64,11 @@ class RunSummary:
         elif isinstance(event, ErrorEvent):
             self.errors.append(event.message)
 
+    def add_all(self, events) -> None:
+        """Fold every event of `events` (a channel's drain), in order."""
+        for event in events:
+            self.add(event)
+
     def _add_step(self, event: StepEvent) -> None:
         self.add_steps([event])
 
