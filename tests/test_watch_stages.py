@@ -276,3 +276,6 @@ def test_pipeviz_s_own_map_is_never_taken_for_the_user_s():
                Written(3, "batch", "BatchDatasetV2")]
     stages = live_stages(proto, written)
     assert [s.elements for s in stages] == [None, None, 8]
+    proto.nodes[3].ClearField("inputs")  # the zip has the clock's node, none of the user's yet
+    proto.nodes[3].inputs.append(4)
+    assert [s.elements for s in live_stages(proto, written)] == [None, None, None]

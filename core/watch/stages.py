@@ -439,19 +439,19 @@ CLOCK_KINDS = ("map", "repeat", "source: tensors")
 over a repeated tensor, the first input of the zip pipeviz puts on top of the pipeline."""
 
 
-def users_top(nodes: dict, output: int) -> int:
+def users_top(nodes: dict, output: int) -> int | None:
     """The model node the user's pipeline ends at: below pipeviz's request stamp (a zip of
-    the clock and the pipeline, then a map), when it is there. tf.data's model names nodes
-    by their op alone, so without this pipeviz's own map could be taken for the user's map
-    when tf.data's model has no node for that one (yet)."""
+    the clock and the pipeline, then a map), when it is there; None when the zip has no
+    node for the pipeline yet (only the clock's). tf.data's model names nodes by their op
+    alone, so without this pipeviz's own maps could be taken for the user's map when the
+    model has no node for that one (yet)."""
     node_id = output
     for _ in range(8):  # the stamp is within a few nodes of the root
         node = nodes.get(node_id)
         if node is None or not node.inputs:
             break
-        if kind_of(node.name) == "zip" and len(node.inputs) == 2 and \
-                _chain_kinds(nodes, node.inputs[0]) == CLOCK_KINDS:
-            return node.inputs[1]
+        if kind_of(node.name) == "zip" and _chain_kinds(nodes, node.inputs[0]) == CLOCK_KINDS:
+            return node.inputs[1] if len(node.inputs) > 1 else None
         node_id = node.inputs[0]
     return output
 
